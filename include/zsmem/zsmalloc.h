@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zsmem/zsmalloc.h - a userspace zsmalloc: a dense allocator for compressed pages,
+ * and the per-CPU deferred free framework built on it.
+ *
+ * Objects of 1..4096 bytes live in size classes (32 + 16*i bytes). A class carves
+ * "zspages" (chains of 1..chain_size 4 KiB pages) into back-to-back slots; a slot may
+ * straddle a page boundary, so objects are reached through a handle and copied in and
+ * out with zs_obj_write()/zs_obj_read(), or mapped with zs_obj_read_begin()/end().
+ *
+ * Thread safety: every function may be called from any thread at any time, except that
+ * zs_destroy_pool() must not race with anything else on the same pool.
+ */
+#ifndef ZSMEM_ZSMALLOC_H
+#define ZSMEM_ZSMALLOC_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define ZS_API __attribute__((visibility("default")))
+#else
+#define ZS_API
+#endif
+
+#define ZS_PAGE_SIZE		4096u
+#define ZS_MAX_ALLOC_SIZE	4096u	/* larger requests fail with ENOSPC */
+#define ZS_MIN_CHAIN		4u	/* pages per zspage: configurable range */
+#define ZS_MAX_CHAIN		16u
+#define ZS_DEFAULT_CHAIN	8u
+#define ZS_NR_FULLNESS		12	/* empty, 0-9%, 10-19%, ..., 90-99%, full */
+#define ZS_NR_SIZE_SLOTS	255	/* (4096 - 32) / 16 + 1 size slots before merging */
+
+struct zs_pool;
+
+/* ---------------------------------------------------------------------------------- */
+/* Pools                                                                               */
+
+enum zs_pool_flags {
+	/*
+	 * zs_free() takes a pool-wide rwlock (read side) before the class lock, as kernels
+	 * did before the June-2026 change that encodes the class in the object location.
+	 * Only for the exit-path lab's "before the lock-free free" baseline.
+	 */
+	ZS_POOL_LEGACY_LOCK = 1u << 0,
+	/*
+	 * Emptied zspages are not returned to the OS by the thread that emptied them but
+	 * queued to a background thread (the reviewers' "defer only the zspage free").
+	 */
+	ZS_POOL_DEFER_ZSPAGE_FREE = 1u << 1,
+};
+
+struct zs_pool_config {
+	unsigned int chain_size;	/* max pages per zspage, 4..16; 0 = 8 */
+	unsigned int flags;		/* enum zs_pool_flags */
+};
+
+/* NULL with errno (ENOMEM). */
+ZS_API struct zs_pool *zs_create_pool(const char *name);
+/* NULL with errno: EINVAL for a chain size outside 4..16 or unknown flags, ENOMEM. */
+ZS_API struct zs_pool *zs_create_pool_ex(const char *name, const struct zs_pool_config *cfg);
+/* Drains all deferred work first, then returns every page to the OS. */
+ZS_API void zs_destroy_pool(struct zs_pool *pool);
+ZS_API const char *zs_pool_name(const struct zs_pool *pool);
+
+/* ---------------------------------------------------------------------------------- */
+/* Objects                                                                             */
+
+/* A handle (never 0), or 0 with errno: EINVAL for size 0, ENOSPC for size > 4096, ENOMEM. */
+ZS_API unsigned long zs_malloc(struct zs_pool *pool, size_t size);
+/* handle 0 is a no-op. With ZSMEM_DEBUG a double free or foreign handle aborts with a message. */
+ZS_API void zs_free(struct zs_pool *pool, unsigned long handle);
+/*
+ * Frees n handles grouped by size class: each run of one class is freed under a single
+ * class-lock acquisition and emptied zspages are released after the lock is dropped.
+ * The array is reordered in place; zero entries are skipped.
+ */
+ZS_API void zs_free_batch(struct zs_pool *pool, unsigned long *handles, size_t n);
+
+/* Copy len bytes (len <= the size given to zs_malloc) into / out of an object. */
+ZS_API void zs_obj_write(struct zs_pool *pool, unsigned long handle, const void *src, size_t len);
+ZS_API void zs_obj_read(struct zs_pool *pool, unsigned long handle, void *dst, size_t len);
+/*
+ * Zero-copy read: returns a pointer to the object's bytes when it lies inside one page,
+ * otherwise copies them into local_copy (len bytes) and returns local_copy. The object
+ * cannot move (compaction waits) until zs_obj_read_end() with the returned pointer.
+ */
+ZS_API const void *zs_obj_read_begin(struct zs_pool *pool, unsigned long handle, size_t len,
+				     void *local_copy);
+ZS_API void zs_obj_read_end(struct zs_pool *pool, unsigned long handle, const void *ptr);
+
+/* Size class index (0..254, the merged class's index) of a live handle. */
+ZS_API unsigned int zs_handle_class(struct zs_pool *pool, unsigned long handle);
+
+/* ---------------------------------------------------------------------------------- */
+/* Sizes, compaction, statistics                                                       */
+
+/* Objects of this size or more occupy a whole page each: zram stores such pages raw. */
+ZS_API size_t zs_huge_class_size(struct zs_pool *pool);
+/* 4 KiB pages currently held by the pool's zspages. */
+ZS_API unsigned long zs_get_total_pages(struct zs_pool *pool);
+/* Moves objects from the emptiest zspages into the fullest, class by class; returns
+ * the number of pages freed. Safe while other threads allocate, free, read and write. */
+ZS_API unsigned long zs_compact(struct zs_pool *pool);
+
+struct zs_pool_stats {
+	unsigned long total_pages;	/* == zs_get_total_pages() */
+	unsigned long pages_compacted;	/* pages freed by zs_compact(), cumulative */
+	unsigned long objs_allocated;	/* slots in all zspages */
+	unsigned long objs_used;	/* live objects */
+	unsigned long zspages;		/* zspages alive */
+	unsigned long meta_bytes;	/* allocator metadata outside the zspages (handles, descriptors) */
+};
+ZS_API void zs_pool_stats(struct zs_pool *pool, struct zs_pool_stats *st);
+
+/* One row of the kernel's debugfs "classes" table. */
+struct zs_class_stats {
+	unsigned int index;		/* class index (0..254) */
+	unsigned int size;		/* slot size in bytes */
+	unsigned long fullness[ZS_NR_FULLNESS]; /* zspages per fullness group */
+	unsigned long obj_allocated;
+	unsigned long obj_used;
+	unsigned long pages_used;
+	unsigned int pages_per_zspage;
+	unsigned int objs_per_zspage;
+	unsigned long freeable;		/* pages compaction could free */
+};
+/* Fills up to max rows, one per distinct (merged) class, smallest first; returns the
+ * number of distinct classes. */
+ZS_API unsigned int zs_class_stats(struct zs_pool *pool, struct zs_class_stats *rows,
+				   unsigned int max);
+/* Prints the per-class table (the kernel's debugfs columns) and a total line. */
+ZS_API void zs_print_stats(struct zs_pool *pool, FILE *out);
+/*
+ * Recounts the invariants (objects per zspage and per class, fullness groups, free lists,
+ * handles) and returns 0, or -EUCLEAN after printing what is wrong to stderr. Takes every
+ * class lock; meant for tests and debug builds.
+ */
+ZS_API int zs_pool_check(struct zs_pool *pool);
+
+/* ---------------------------------------------------------------------------------- */
+/* Deferred free                                                                       */
+
+enum zs_push_ret {
+	ZS_PUSH_OK,		/* value stored, buffer has room */
+	ZS_PUSH_FULL,		/* value NOT stored: buffer full */
+	ZS_PUSH_FULL_QUEUED,	/* value stored, and the buffer is now full */
+};
+
+/*
+ * push() stores value into a one-page buffer already holding count values; it runs
+ * inside the per-CPU critical section, so it must be short, must not block and must
+ * commit nothing but the stored value. drain() does the real free of count values, on
+ * a worker thread, with any locks it needs.
+ */
+struct zs_deferred_ops {
+	enum zs_push_ret (*push)(void *buf, unsigned int count, unsigned long value);
+	void (*drain)(void *private, void *buf, unsigned int count);
+};
+
+enum zs_deferred_mode {
+	ZS_DEFER_PERCPU = 0,	/* per-CPU one-page buffers, spare pool, workers (v3, default) */
+	ZS_DEFER_V2_ARRAY,	/* one per-pool array under a trylock, drained at half (v2) */
+	ZS_DEFER_PER_CLASS,	/* handles only: one queue per size class */
+	ZS_DEFER_SYNC,		/* zs_free_deferred() always returns false */
+};
+
+struct zs_deferred_config {
+	enum zs_deferred_mode mode;
+	unsigned int spare_pages;	/* spare buffer pages; 0 = sized from the CPU count */
+	unsigned int workers;		/* drain threads; 0 = automatic */
+	unsigned int max_delay_us;	/* bound on a value's wait in a half-full buffer; 0 = 10000 */
+	unsigned int array_entries;	/* ZS_DEFER_V2_ARRAY capacity; 0 = 32768 */
+	bool no_rseq;			/* force the fallback push path even where rseq works */
+};
+
+/* 0 or -errno (-EBUSY if already enabled, -EINVAL for bad ops/config, -ENOMEM). */
+ZS_API int zs_pool_enable_deferred_free(struct zs_pool *pool, const struct zs_deferred_ops *ops,
+					void *private);
+ZS_API int zs_pool_enable_deferred_free_ex(struct zs_pool *pool, const struct zs_deferred_ops *ops,
+					   void *private, const struct zs_deferred_config *cfg);
+/*
+ * Built-in ops for plain zsmalloc handles: push the handle; drain with zs_free_batch()
+ * (grouped = true, the default strategy) or with zs_free() one by one (v3's plain drain).
+ * ZS_DEFER_PER_CLASS is only valid here.
+ */
+ZS_API int zs_pool_enable_deferred_handles(struct zs_pool *pool, bool grouped,
+					   const struct zs_deferred_config *cfg);
+/* false: not deferred (not enabled, or no spare page): the caller must free synchronously. */
+ZS_API bool zs_free_deferred(struct zs_pool *pool, unsigned long value);
+/* Returns once every value pushed before the call has been drained, half-full buffers too. */
+ZS_API void zs_deferred_flush(struct zs_pool *pool);
+
+struct zs_deferred_stats {
+	uint64_t pushed;		/* values accepted by zs_free_deferred() */
+	uint64_t fallbacks;		/* zs_free_deferred() returned false */
+	uint64_t drained;		/* values passed to drain() */
+	uint64_t drain_calls;		/* drain() invocations */
+	uint64_t idle_drains;		/* half-full buffers taken by the delay bound */
+	uint64_t flushes;
+	uint64_t spare_pages;		/* configured spare pool size */
+	uint64_t spare_low;		/* fewest spare pages seen free */
+	uint64_t wait_ns_max;		/* longest time a value waited before its drain began */
+	uint64_t wait_ns_sum;		/* sum over drained buffers of (age of oldest value) */
+	uint64_t wait_samples;		/* number of buffers in wait_ns_sum */
+	bool rseq;			/* the rseq push path is in use */
+};
+ZS_API void zs_deferred_get_stats(struct zs_pool *pool, struct zs_deferred_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ZSMEM_ZSMALLOC_H */
