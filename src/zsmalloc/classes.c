@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * classes.c - the size class table.
+ *
+ * Slot i (0..254) has size(i) = 32 + 16 * i. Its pages per zspage is the n in
+ * 1..chain minimising waste(n) = (n * 4096) mod size(i), the first such n on a tie,
+ * and objs(i) = n * 4096 / size(i). Walking from the largest slot down, a slot whose
+ * (pages, objs) equal those of the class just above joins that class, so a merged
+ * class always has the size of its largest slot: memory per object only grows by
+ * the 16-byte steps it skipped, and the table stays small (119 classes for chain 8).
+ *
+ * Huge threshold: with H the smallest size(i) with pages == 1 and objs == 1, a
+ * request of r bytes lands in a huge slot iff r + ZS_HANDLE_SIZE > H - 16, so
+ * zs_huge_class_size() = H - 16 - (ZS_HANDLE_SIZE - 1) (3625 for chain 8). Huge
+ * objects are stored alone in a page, without a header.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "zs_internal.h"
+
+static unsigned int zs_best_pages(unsigned int size, unsigned int chain)
+{
+	unsigned int n, best = 1, best_waste = ZS_PAGE_SIZE % size;
+
+	for (n = 2; n <= chain; n++) {
+		unsigned int waste = (n * ZS_PAGE_SIZE) % size;
+
+		if (waste < best_waste) {
+			best = n;
+			best_waste = waste;
+		}
+	}
+	return best;
+}
+
+static void zs_class_init(struct size_class *class, unsigned int index, unsigned int pages,
+			  unsigned int objs)
+{
+	unsigned int g;
+
+	memset(class, 0, sizeof(*class));
+	pthread_mutex_init(&class->lock, NULL);
+	for (g = 0; g < ZS_NR_FULLNESS; g++)
+		zs_list_init(&class->fullness_list[g]);
+	class->index = index;
+	class->size = ZS_MIN_ALLOC + ZS_CLASS_DELTA * index;
+	class->pages_per_zspage = pages;
+	class->objs_per_zspage = objs;
+	class->hdr = objs == 1 ? 0 : ZS_HANDLE_SIZE;
+}
+
+int zs_classes_init(struct zs_pool *pool)
+{
+	unsigned int pages[ZS_NR_SIZE_SLOTS], objs[ZS_NR_SIZE_SLOTS];
+	unsigned int i, n = 0, huge = ZS_PAGE_SIZE;
+	int prev = -1;
+	struct size_class *classes;
+
+	/* Pass 1: per-slot geometry, huge threshold and the number of distinct classes. */
+	for (i = ZS_NR_SIZE_SLOTS; i-- > 0;) {
+		unsigned int size = ZS_MIN_ALLOC + ZS_CLASS_DELTA * i;
+
+		pages[i] = zs_best_pages(size, pool->chain);
+		objs[i] = pages[i] * ZS_PAGE_SIZE / size;
+		if (pages[i] == 1 && objs[i] == 1)
+			huge = size;	/* ends as the smallest huge slot */
+		if (prev < 0 || pages[prev] != pages[i] || objs[prev] != objs[i]) {
+			n++;
+			prev = (int)i;
+		}
+	}
+	/* A request r goes to slot index(r + 8): r + 8 > huge - 16 means huge. */
+	pool->huge_class_size = huge - ZS_CLASS_DELTA - (ZS_HANDLE_SIZE - 1);
+
+	if (zs_fault())
+		return -ENOMEM;
+	classes = aligned_alloc(64, n * sizeof(*classes));
+	if (!classes)
+		return -ENOMEM;
+	zs_counter_add(&pool->meta_bytes, n * sizeof(*classes));
+
+	/* Pass 2: classes are filled from the top, then sit smallest first. */
+	prev = -1;
+	for (i = ZS_NR_SIZE_SLOTS; i-- > 0;) {
+		if (prev < 0 || pages[prev] != pages[i] || objs[prev] != objs[i]) {
+			prev = (int)i;
+			n--;
+			zs_class_init(&classes[n], i, pages[i], objs[i]);
+		}
+		pool->size_class[i] = &classes[n];
+	}
+	pool->classes = classes;
+	for (i = 0; pool->size_class[ZS_NR_SIZE_SLOTS - 1] != &classes[i]; i++)
+		;
+	pool->nr_classes = i + 1;
+	return 0;
+}
+
+void zs_classes_destroy(struct zs_pool *pool)
+{
+	unsigned int i;
+
+	for (i = 0; i < pool->nr_classes; i++)
+		pthread_mutex_destroy(&pool->classes[i].lock);
+	free(pool->classes);
+	pool->classes = NULL;
+}

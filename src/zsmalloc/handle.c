@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * handle.c - handle cells.
+ *
+ * A handle is the address of an 8-byte cell holding the object's location (see the
+ * map in zs_internal.h). Cells are carved from 4 KiB-aligned chunks owned by one size
+ * class, so the class lock protects the cell free list and no other lock is needed.
+ * A chunk starts with a header (magic, owning pool), so a debug build can tell a
+ * foreign handle from ours: handle & ~4095 is the header. A free cell holds
+ * (next free cell | 1); a live cell's bit 0 is clear, so a double free is visible.
+ *
+ * Chunks are kept until the pool is destroyed (they are metadata, reported in
+ * zs_pool_stats.meta_bytes).
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "zs_internal.h"
+
+void zs_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("zsmalloc: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+	abort();
+}
+
+struct zs_hchunk *zs_hchunk_alloc(struct zs_pool *pool, struct size_class *class)
+{
+	struct zs_hchunk *chunk;
+	size_t i;
+
+	chunk = zs_fault() ? NULL : aligned_alloc(ZS_HCHUNK_SIZE, ZS_HCHUNK_SIZE);
+	if (!chunk)
+		return NULL;
+	chunk->magic = ZS_HCHUNK_MAGIC;
+	chunk->pool = pool;
+	chunk->next = NULL;
+	chunk->class_idx = class->index;
+	for (i = 0; i < ZS_HCHUNK_CELLS; i++) {
+		unsigned long next = i + 1 < ZS_HCHUNK_CELLS ?
+				     (unsigned long)&chunk->cell[i + 1] : 0;
+
+		atomic_init(&chunk->cell[i], next | ZS_CELL_FREE);
+	}
+	zs_counter_add(&pool->meta_bytes, ZS_HCHUNK_SIZE);
+	return chunk;
+}
+
+/* Called with class->lock held. */
+void zs_hchunk_add(struct size_class *class, struct zs_hchunk *chunk)
+{
+	/* Splice the chunk's cells in front of the class's free cells. */
+	zs_store_relaxed(&chunk->cell[ZS_HCHUNK_CELLS - 1],
+			 (unsigned long)class->free_cells | ZS_CELL_FREE);
+	class->free_cells = &chunk->cell[0];
+	chunk->next = class->chunks;
+	class->chunks = chunk;
+	class->nr_chunks++;
+}
+
+void zs_hchunks_destroy(struct zs_pool *pool, struct size_class *class)
+{
+	struct zs_hchunk *c;
+
+	(void)pool;
+	while ((c = class->chunks)) {
+		class->chunks = c->next;
+		c->magic = 0;
+		free(c);
+	}
+	class->free_cells = NULL;
+	class->nr_chunks = 0;
+}
+
+/* Aborts unless handle is a live cell of this pool. */
+void zs_check_handle(struct zs_pool *pool, unsigned long handle, const char *what)
+{
+	const struct zs_hchunk *chunk = (const void *)(handle & ~(unsigned long)(ZS_HCHUNK_SIZE - 1));
+	unsigned long off = handle & (ZS_HCHUNK_SIZE - 1);
+	unsigned long loc;
+
+	if (!handle || (handle & 7) || off < sizeof(struct zs_hchunk))
+		zs_die("%s: pool %s: %#lx is not a handle", what, pool->name, handle);
+	if (chunk->magic != ZS_HCHUNK_MAGIC)
+		zs_die("%s: pool %s: %#lx is not a zsmalloc handle", what, pool->name, handle);
+	if (chunk->pool != pool)
+		zs_die("%s: pool %s: handle %#lx belongs to another pool (%s)", what,
+		       pool->name, handle, chunk->pool->name);
+	loc = zs_load_relaxed(zs_cell((unsigned long)handle));
+	if (loc & ZS_CELL_FREE)
+		zs_die("%s: pool %s: handle %#lx is not allocated (double free?)", what,
+		       pool->name, handle);
+}

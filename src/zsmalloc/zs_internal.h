@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zs_internal.h - the allocator's internal data structures, shared by the files of
+ * src/zsmalloc (classes.c, page.c, handle.c, zsmalloc.c, compact.c, stats.c).
+ *
+ * Map of the data structures
+ * --------------------------
+ *
+ *   struct zs_pool
+ *     hooks                       first member (zs_hooks.h): the deferred free seam
+ *     size_class[255] ----------> struct size_class (merged slots share one)
+ *     classes[nr_classes]         the distinct classes, smallest first
+ *     pages                       struct zs_pagesrc: mmap'd regions, a stack of free
+ *                                 page addresses, a free list of zspage descriptors
+ *     defer                       background release of emptied zspages (flag)
+ *
+ *   struct size_class
+ *     fullness_list[12] --------> struct zspage <-> struct zspage <-> ...
+ *     free_cells ---------------> handle cell -> handle cell -> ... (in handle chunks)
+ *     chunks -------------------> struct zs_hchunk -> ... (4 KiB, 508 cells each)
+ *
+ *   struct zspage (descriptor, malloc'd, type-stable: reused, never freed before
+ *                  the pool is destroyed)
+ *     page[k] = address of the k-th 4 KiB page | offset of the first object in it
+ *
+ *   a handle is the address of an 8-byte cell in a handle chunk; the cell holds
+ *   the object's location:
+ *
+ *     63              23 22  20 19       12 11          1   0
+ *     [ zspage >> 6     ][ 0  ][ class idx ][ obj index  ][ 0 ]
+ *
+ *   a free cell holds (next free cell | 1).
+ *
+ *   slot layout (non-huge classes): slot i starts at byte i * size of the zspage's
+ *   pages seen as one run; an allocated slot's first word is (handle | 1), a free
+ *   slot's first word is (index of next free slot) << 1. Huge classes (1 page, 1
+ *   object) store no header: the handle lives in zspage->huge_handle.
+ *
+ * Lock ordering
+ * -------------
+ *
+ *   pool->legacy_lock (rwlock; only with ZS_POOL_LEGACY_LOCK: zs_free read side,
+ *                      zs_compact write side)
+ *     -> class->lock (mutex: lists, counters, slot free lists, handle free list,
+ *                     zspage->inuse/freeobj/fullness)
+ *       -> zspage->lock (reader count; compaction only ever try-locks it for write)
+ *       -> pool->pages.lock (leaf: page stack and descriptor free list)
+ *   pool->defer.lock is a leaf.
+ *
+ *   Readers and writers (zs_obj_read/write/read_begin) take no class lock: they
+ *   load the cell, read-lock the zspage it names, and re-check the cell.
+ *   zs_free takes no pool-wide lock: the class index is in the cell.
+ */
+#ifndef ZSMEM_ZS_INTERNAL_H
+#define ZSMEM_ZS_INTERNAL_H
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "zsmem/zsmalloc.h"
+#include "zsmalloc/zs_hooks.h"
+
+#ifdef ZSMEM_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+#define ZS_HANDLE_SIZE		8u	/* in-slot header of non-huge objects */
+#define ZS_MIN_ALLOC		32u
+#define ZS_CLASS_DELTA		16u
+#define ZS_PAGE_SHIFT		12
+#define ZS_PAGE_MASK		(ZS_PAGE_SIZE - 1)
+#define ZS_NO_FREE		0xffffu	/* end of a zspage's slot free list */
+#define ZS_FULLNESS_EMPTY	0
+#define ZS_FULLNESS_FULL	(ZS_NR_FULLNESS - 1)
+#define ZS_REGION_PAGES		256u	/* pages per mmap of the page source (1 MiB) */
+#define ZS_DESC_ALIGN		64u
+#define ZS_DIRTY_MAX		512u	/* freed pages kept resident before a madvise */
+
+#define likely(x)		__builtin_expect(!!(x), 1)
+#define unlikely(x)		__builtin_expect(!!(x), 0)
+
+/* ---------------------------------------------------------------------------------- */
+/* Named atomics                                                                       */
+
+static inline unsigned long zs_load_relaxed(_Atomic unsigned long *p)
+{
+	return atomic_load_explicit(p, memory_order_relaxed);
+}
+
+/* Pairs with zs_store_release(): the object's bytes at the new location are visible. */
+static inline unsigned long zs_load_acquire(_Atomic unsigned long *p)
+{
+	return atomic_load_explicit(p, memory_order_acquire);
+}
+
+static inline void zs_store_relaxed(_Atomic unsigned long *p, unsigned long v)
+{
+	atomic_store_explicit(p, v, memory_order_relaxed);
+}
+
+/* Publishes a location after the object's bytes were written there. */
+static inline void zs_store_release(_Atomic unsigned long *p, unsigned long v)
+{
+	atomic_store_explicit(p, v, memory_order_release);
+}
+
+static inline void zs_counter_add(_Atomic unsigned long *p, unsigned long v)
+{
+	atomic_fetch_add_explicit(p, v, memory_order_relaxed);
+}
+
+static inline void zs_counter_sub(_Atomic unsigned long *p, unsigned long v)
+{
+	atomic_fetch_sub_explicit(p, v, memory_order_relaxed);
+}
+
+static inline void zs_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Lists                                                                               */
+
+struct zs_list {
+	struct zs_list *next, *prev;
+};
+
+static inline void zs_list_init(struct zs_list *h)
+{
+	h->next = h->prev = h;
+}
+
+static inline bool zs_list_empty(const struct zs_list *h)
+{
+	return h->next == h;
+}
+
+static inline void zs_list_add(struct zs_list *n, struct zs_list *h)
+{
+	n->next = h->next;
+	n->prev = h;
+	h->next->prev = n;
+	h->next = n;
+}
+
+static inline void zs_list_del(struct zs_list *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	n->next = n->prev = n;
+}
+
+#define zs_container_of(p, type, member) \
+	((type *)(void *)((char *)(p) - offsetof(type, member)))
+
+/* ---------------------------------------------------------------------------------- */
+/* zspages                                                                             */
+
+/*
+ * A zspage descriptor. Type-stable: once malloc'd it is only ever recycled within
+ * its pool, and `lock` is never re-initialised, so a reader holding a stale location
+ * may safely read-lock it and then find the cell changed.
+ *
+ * Invariants (under class->lock, for a zspage on a fullness list):
+ *   inuse + |slot free list from freeobj| == class->objs_per_zspage
+ *   fullness == zs_fullness(inuse, class->objs_per_zspage)
+ *   nr_pages == class->pages_per_zspage
+ *   page[k] & ZS_PAGE_MASK == (ceil(k*4096 / size) * size) - k*4096, for k < nr_pages
+ */
+struct zspage {
+	struct zs_list node;		/* class->fullness_list[fullness], or a release list */
+	_Atomic int lock;		/* > 0: readers; -1: compaction moving objects out */
+	uint16_t inuse;			/* allocated slots */
+	uint16_t freeobj;		/* first free slot, ZS_NO_FREE when full */
+	uint8_t fullness;
+	uint8_t class_idx;		/* the merged class's index (0..254) */
+	uint8_t nr_pages;
+	unsigned long huge_handle;	/* huge classes: the handle of the one object */
+	uintptr_t page[];		/* page address | first object offset */
+};
+
+static inline void *zs_page_addr(const struct zspage *zp, unsigned int k)
+{
+	return (void *)(zp->page[k] & ~(uintptr_t)ZS_PAGE_MASK);
+}
+
+/* Read side: wait while compaction holds it; acquire pairs with zs_zspage_write_unlock. */
+static inline void zs_zspage_read_lock(struct zspage *zp)
+{
+	int v = atomic_load_explicit(&zp->lock, memory_order_relaxed);
+	unsigned int spins = 0;
+
+	for (;;) {
+		if (v >= 0 && atomic_compare_exchange_weak_explicit(&zp->lock, &v, v + 1,
+				memory_order_acquire, memory_order_relaxed))
+			return;
+		if (v < 0) {
+			/* Compaction is moving objects out: short, unless it was preempted. */
+			if (++spins % 128 == 0)
+				sched_yield();
+			else
+				zs_cpu_relax();
+			v = atomic_load_explicit(&zp->lock, memory_order_relaxed);
+		}
+	}
+}
+
+/* Release: our reads of the object happen before compaction may move it. */
+static inline void zs_zspage_read_unlock(struct zspage *zp)
+{
+	atomic_fetch_sub_explicit(&zp->lock, 1, memory_order_release);
+}
+
+/* Acquire: readers' accesses before their unlock happen before we move objects. */
+static inline bool zs_zspage_write_trylock(struct zspage *zp)
+{
+	int v = 0;
+
+	return atomic_compare_exchange_strong_explicit(&zp->lock, &v, -1,
+			memory_order_acquire, memory_order_relaxed);
+}
+
+/* Release: the new cell values are visible to whoever read-locks this zspage next. */
+static inline void zs_zspage_write_unlock(struct zspage *zp)
+{
+	atomic_store_explicit(&zp->lock, 0, memory_order_release);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Object locations and handles                                                        */
+
+#define ZS_LOC_IDX_SHIFT	1
+#define ZS_LOC_IDX_MASK		0x7ffUL		/* 11 bits: up to 2048 objects */
+#define ZS_LOC_CLASS_SHIFT	12
+#define ZS_LOC_CLASS_MASK	0xffUL
+#define ZS_LOC_PTR_SHIFT	17		/* zspage (64-aligned, < 2^47) << 17 */
+#define ZS_CELL_FREE		1UL
+
+static inline unsigned long zs_loc_encode(const struct zspage *zp, unsigned int idx,
+					  unsigned int class_idx)
+{
+	return ((uintptr_t)zp << ZS_LOC_PTR_SHIFT) |
+	       ((unsigned long)class_idx << ZS_LOC_CLASS_SHIFT) |
+	       ((unsigned long)idx << ZS_LOC_IDX_SHIFT);
+}
+
+static inline struct zspage *zs_loc_zspage(unsigned long loc)
+{
+	return (struct zspage *)((loc >> ZS_LOC_PTR_SHIFT) & ~(uintptr_t)(ZS_DESC_ALIGN - 1));
+}
+
+static inline unsigned int zs_loc_idx(unsigned long loc)
+{
+	return (unsigned int)((loc >> ZS_LOC_IDX_SHIFT) & ZS_LOC_IDX_MASK);
+}
+
+static inline unsigned int zs_loc_class(unsigned long loc)
+{
+	return (unsigned int)((loc >> ZS_LOC_CLASS_SHIFT) & ZS_LOC_CLASS_MASK);
+}
+
+static inline _Atomic unsigned long *zs_cell(unsigned long handle)
+{
+	return (_Atomic unsigned long *)handle;
+}
+
+#define ZS_HCHUNK_MAGIC		0x7a73686e646c6521UL	/* "zshndle!" */
+#define ZS_HCHUNK_SIZE		4096u
+
+/* A 4 KiB-aligned chunk of handle cells; cells follow the header. */
+struct zs_hchunk {
+	unsigned long magic;		/* ZS_HCHUNK_MAGIC */
+	struct zs_pool *pool;
+	struct zs_hchunk *next;		/* class->chunks */
+	unsigned long class_idx;
+	_Atomic unsigned long cell[];
+};
+
+#define ZS_HCHUNK_CELLS \
+	((ZS_HCHUNK_SIZE - sizeof(struct zs_hchunk)) / sizeof(unsigned long))
+
+/* ---------------------------------------------------------------------------------- */
+/* Size classes and the pool                                                           */
+
+/*
+ * Invariants (under lock):
+ *   obj_allocated == zspages * objs_per_zspage
+ *   obj_used == sum over zspages of inuse == number of live handles of the class
+ *   nr_fullness[g] == |fullness_list[g]|, sum_g nr_fullness[g] == zspages
+ *   bit g of nonempty  <=>  nr_fullness[g] != 0
+ */
+struct size_class {
+	pthread_mutex_t lock;
+	struct zs_list fullness_list[ZS_NR_FULLNESS];
+	unsigned int nonempty;
+	unsigned int index;		/* slot index 0..254 (the largest merged slot) */
+	unsigned int size;		/* 32 + 16 * index */
+	unsigned int pages_per_zspage;
+	unsigned int objs_per_zspage;
+	unsigned int hdr;		/* ZS_HANDLE_SIZE, or 0 for the huge class */
+	unsigned long obj_allocated;
+	unsigned long obj_used;
+	unsigned long zspages;
+	unsigned long nr_fullness[ZS_NR_FULLNESS];
+	_Atomic unsigned long *free_cells;	/* free handle cells */
+	struct zs_hchunk *chunks;
+	unsigned long nr_chunks;
+} __attribute__((aligned(64)));
+
+/*
+ * Free pages and descriptors.
+ *   nr + nr_dirty + (pages being flushed) <= mapped <= cap
+ *   mapped == ZS_REGION_PAGES * |regions|
+ *   every page on the stack has been madvise(MADV_DONTNEED)'d or never touched;
+ *   dirty[] holds freed pages still resident, nr_dirty <= ZS_DIRTY_MAX
+ */
+struct zs_pagesrc {
+	pthread_mutex_t lock;
+	uintptr_t *stack;
+	size_t nr, cap, mapped;
+	uintptr_t *dirty, *spare;	/* spare: the flusher's batch */
+	size_t nr_dirty;
+	bool flushing;
+	struct zs_region *regions;
+	struct zs_list free_descs;
+	size_t desc_size;
+};
+
+struct zs_region {
+	struct zs_region *next;
+	void *addr;
+	size_t len;
+};
+
+struct zs_defer_release {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct zs_list queue;		/* emptied zspages whose pages are still held */
+	bool stop;
+	bool running;
+	pthread_t thread;
+};
+
+struct zs_pool {
+	struct zs_pool_hooks hooks;	/* MUST stay first: see zs_hooks.h */
+	char *name;
+	unsigned int chain;
+	unsigned int flags;
+	size_t huge_class_size;
+	struct size_class *size_class[ZS_NR_SIZE_SLOTS];
+	struct size_class *classes;	/* distinct classes, smallest first */
+	unsigned int nr_classes;
+	_Atomic unsigned long total_pages;	/* pages of zspages not yet returned to the OS */
+	_Atomic unsigned long pages_compacted;
+	_Atomic unsigned long meta_bytes;
+	pthread_rwlock_t legacy_lock;
+	struct zs_pagesrc pages;
+	struct zs_defer_release defer;
+};
+
+static inline unsigned int zs_size_index(size_t size)
+{
+	size_t i = size <= ZS_MIN_ALLOC ? 0 : (size - ZS_MIN_ALLOC + ZS_CLASS_DELTA - 1) /
+					     ZS_CLASS_DELTA;
+
+	return i >= ZS_NR_SIZE_SLOTS ? ZS_NR_SIZE_SLOTS - 1 : (unsigned int)i;
+}
+
+/* Group 0: empty; 1..10: 0-9% .. 90-99% in use; 11: full. */
+static inline unsigned int zs_fullness(unsigned int inuse, unsigned int objs)
+{
+	if (inuse == 0)
+		return ZS_FULLNESS_EMPTY;
+	if (inuse == objs)
+		return ZS_FULLNESS_FULL;
+	return 1 + inuse * 10 / objs;
+}
+
+static inline void *zs_slot_addr(const struct size_class *class, const struct zspage *zp,
+				 unsigned int idx)
+{
+	size_t off = (size_t)idx * class->size;
+
+	return (char *)zs_page_addr(zp, (unsigned int)(off >> ZS_PAGE_SHIFT)) +
+	       (off & ZS_PAGE_MASK);
+}
+
+/* The slot's first word: (handle | 1) when allocated, (next free << 1) when free. */
+static inline unsigned long *zs_slot_word(const struct size_class *class,
+					  const struct zspage *zp, unsigned int idx)
+{
+	return (unsigned long *)zs_slot_addr(class, zp, idx);
+}
+
+/* classes.c */
+int zs_classes_init(struct zs_pool *pool);
+void zs_classes_destroy(struct zs_pool *pool);
+
+/* page.c */
+int zs_pagesrc_init(struct zs_pool *pool);
+void zs_pagesrc_destroy(struct zs_pool *pool);
+int zs_pages_get(struct zs_pool *pool, uintptr_t *pages, unsigned int n);
+void zs_pages_put(struct zs_pool *pool, const uintptr_t *pages, unsigned int n);
+void zs_pages_flush(struct zs_pool *pool);
+struct zspage *zs_desc_get(struct zs_pool *pool);
+void zs_desc_put(struct zs_pool *pool, struct zspage *zp);
+int zs_defer_start(struct zs_pool *pool);
+void zs_defer_stop(struct zs_pool *pool);
+void zs_zspage_release_list(struct zs_pool *pool, struct zs_list *list);
+void zs_zspage_release(struct zs_pool *pool, struct zspage *zp);
+void zs_zspage_free_now(struct zs_pool *pool, struct zspage *zp);
+
+/* handle.c */
+struct zs_hchunk *zs_hchunk_alloc(struct zs_pool *pool, struct size_class *class);
+void zs_hchunk_add(struct size_class *class, struct zs_hchunk *chunk);
+void zs_hchunks_destroy(struct zs_pool *pool, struct size_class *class);
+void zs_check_handle(struct zs_pool *pool, unsigned long handle, const char *what);
+__attribute__((noreturn, format(printf, 1, 2))) void zs_die(const char *fmt, ...);
+
+static inline _Atomic unsigned long *zs_cell_pop(struct size_class *class)
+{
+	_Atomic unsigned long *cell = class->free_cells;
+
+	class->free_cells = (_Atomic unsigned long *)(zs_load_relaxed(cell) & ~ZS_CELL_FREE);
+	return cell;
+}
+
+static inline void zs_cell_push(struct size_class *class, _Atomic unsigned long *cell)
+{
+	zs_store_relaxed(cell, (unsigned long)class->free_cells | ZS_CELL_FREE);
+	class->free_cells = cell;
+}
+
+/* zsmalloc.c (helpers used by compact.c and stats.c) */
+unsigned int zs_obj_alloc(struct size_class *class, struct zspage *zp, unsigned long handle);
+void zs_obj_free(struct size_class *class, struct zspage *zp, unsigned int idx);
+void zs_fix_fullness(struct size_class *class, struct zspage *zp);
+void zs_isolate_zspage(struct size_class *class, struct zspage *zp);
+void zs_putback_zspage(struct size_class *class, struct zspage *zp);
+void zs_remove_zspage(struct size_class *class, struct zspage *zp);
+void zs_copy_out(const struct size_class *class, const struct zspage *zp, unsigned int idx,
+		 size_t off, void *dst, size_t len);
+void zs_copy_in(const struct size_class *class, const struct zspage *zp, unsigned int idx,
+		size_t off, const void *src, size_t len);
+
+/* Fault injection for tests: the nth OS allocation from now fails (0: off). */
+void zs_fault_inject(long nth);
+bool zs_fault(void);
+
+#endif /* ZSMEM_ZS_INTERNAL_H */

@@ -1,0 +1,658 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zsmalloc.c - pools, zs_malloc / zs_free / zs_free_batch, fullness groups and
+ * object access. The data structure map and the lock ordering are at the top of
+ * zs_internal.h; in short:
+ *
+ *   zs_malloc:  class lock -> pop a handle cell, take a slot from the fullest
+ *               non-full zspage (a new zspage is built with the lock dropped)
+ *   zs_free:    cell -> class index -> class lock -> re-read cell -> free the slot;
+ *               an emptied zspage is released after the lock is dropped.
+ *               No pool-wide lock (unless ZS_POOL_LEGACY_LOCK).
+ *   read/write: cell -> zspage read lock -> re-check cell -> copy -> unlock.
+ *
+ * Fullness groups: g(inuse) = 0 when empty, 11 when full, else 1 + 10*inuse/objs;
+ * allocation takes the head of the highest non-empty group in 1..10 (a bit mask
+ * finds it in O(1)); empty zspages are released at once, never kept in group 0.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "zs_internal.h"
+
+#define ZS_POISON	0x6b
+
+/* ---------------------------------------------------------------------------------- */
+/* Fullness lists (class->lock held)                                                   */
+
+static void zs_group_add(struct size_class *class, struct zspage *zp, unsigned int g)
+{
+	zp->fullness = (uint8_t)g;
+	zs_list_add(&zp->node, &class->fullness_list[g]);
+	class->nr_fullness[g]++;
+	class->nonempty |= 1u << g;
+}
+
+static void zs_group_del(struct size_class *class, struct zspage *zp)
+{
+	unsigned int g = zp->fullness;
+
+	zs_list_del(&zp->node);
+	if (--class->nr_fullness[g] == 0)
+		class->nonempty &= ~(1u << g);
+}
+
+void zs_fix_fullness(struct size_class *class, struct zspage *zp)
+{
+	unsigned int g = zs_fullness(zp->inuse, class->objs_per_zspage);
+
+	if (g != zp->fullness) {
+		zs_group_del(class, zp);
+		zs_group_add(class, zp, g);
+	}
+}
+
+/* Takes zp off its list (compaction's source); counters other than the group stay. */
+void zs_isolate_zspage(struct size_class *class, struct zspage *zp)
+{
+	zs_group_del(class, zp);
+}
+
+void zs_putback_zspage(struct size_class *class, struct zspage *zp)
+{
+	zs_group_add(class, zp, zs_fullness(zp->inuse, class->objs_per_zspage));
+}
+
+/* An isolated, empty zspage leaves the class. */
+void zs_remove_zspage(struct size_class *class, struct zspage *zp)
+{
+	(void)zp;
+	class->zspages--;
+	class->obj_allocated -= class->objs_per_zspage;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Slots (class->lock held)                                                            */
+
+/*
+ * With ZSMEM_ASAN, the payload of a free slot (all but its free-list word) is
+ * poisoned, so a write past the end of an object into a free neighbour is reported.
+ * Huge slots are not: their page goes back as soon as the object is freed.
+ */
+static void zs_asan_slot(const struct size_class *class, const struct zspage *zp,
+			 unsigned int idx, bool poison)
+{
+#ifdef ZSMEM_ASAN
+	size_t pos = (size_t)idx * class->size + class->hdr, len = class->size - class->hdr;
+
+	if (!class->hdr)
+		return;
+	while (len) {
+		size_t in = pos & ZS_PAGE_MASK, n = ZS_PAGE_SIZE - in;
+		char *p = (char *)zs_page_addr(zp, (unsigned int)(pos >> ZS_PAGE_SHIFT)) + in;
+
+		if (n > len)
+			n = len;
+		if (poison)
+			ASAN_POISON_MEMORY_REGION(p, n);
+		else
+			ASAN_UNPOISON_MEMORY_REGION(p, n);
+		pos += n;
+		len -= n;
+	}
+#else
+	(void)class, (void)zp, (void)idx, (void)poison;
+#endif
+}
+
+/* Debug builds fill a freed object with ZS_POISON (its free-list word excepted). */
+static void zs_poison(const struct size_class *class, const struct zspage *zp,
+		      unsigned int idx)
+{
+#ifdef ZSMEM_DEBUG
+	static const unsigned char junk[ZS_PAGE_SIZE] = { [0 ... ZS_PAGE_SIZE - 1] = ZS_POISON };
+
+	zs_copy_in(class, zp, idx, class->hdr, junk, class->size - class->hdr);
+#else
+	(void)class, (void)zp, (void)idx;
+#endif
+	zs_asan_slot(class, zp, idx, true);
+}
+
+unsigned int zs_obj_alloc(struct size_class *class, struct zspage *zp, unsigned long handle)
+{
+	unsigned int idx = zp->freeobj;
+
+	zs_asan_slot(class, zp, idx, false);
+	if (class->hdr) {
+		unsigned long *w = zs_slot_word(class, zp, idx);
+
+		zp->freeobj = (uint16_t)(*w >> 1);
+		*w = handle | 1;
+	} else {
+		zp->freeobj = ZS_NO_FREE;
+		zp->huge_handle = handle;
+	}
+	zp->inuse++;
+	class->obj_used++;
+	return idx;
+}
+
+void zs_obj_free(struct size_class *class, struct zspage *zp, unsigned int idx)
+{
+	zs_poison(class, zp, idx);
+	if (class->hdr)
+		*zs_slot_word(class, zp, idx) = (unsigned long)zp->freeobj << 1;
+	else
+		zp->huge_handle = 0;
+	zp->freeobj = (uint16_t)idx;
+	zp->inuse--;
+	class->obj_used--;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Copies, straddle-aware: off is a byte offset inside slot idx                         */
+
+void zs_copy_out(const struct size_class *class, const struct zspage *zp, unsigned int idx,
+		 size_t off, void *dst, size_t len)
+{
+	size_t pos = (size_t)idx * class->size + off;
+	char *d = dst;
+
+	while (len) {
+		size_t in = pos & ZS_PAGE_MASK, n = ZS_PAGE_SIZE - in;
+
+		if (n > len)
+			n = len;
+		memcpy(d, (char *)zs_page_addr(zp, (unsigned int)(pos >> ZS_PAGE_SHIFT)) + in, n);
+		d += n;
+		pos += n;
+		len -= n;
+	}
+}
+
+void zs_copy_in(const struct size_class *class, const struct zspage *zp, unsigned int idx,
+		size_t off, const void *src, size_t len)
+{
+	size_t pos = (size_t)idx * class->size + off;
+	const char *s = src;
+
+	while (len) {
+		size_t in = pos & ZS_PAGE_MASK, n = ZS_PAGE_SIZE - in;
+
+		if (n > len)
+			n = len;
+		memcpy((char *)zs_page_addr(zp, (unsigned int)(pos >> ZS_PAGE_SHIFT)) + in, s, n);
+		s += n;
+		pos += n;
+		len -= n;
+	}
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* zspages                                                                             */
+
+/* Builds a zspage for class without its lock; NULL (ENOMEM) leaves nothing behind. */
+static struct zspage *zs_zspage_create(struct zs_pool *pool, struct size_class *class)
+{
+	unsigned int n = class->pages_per_zspage, objs = class->objs_per_zspage;
+	struct zspage *zp = zs_desc_get(pool);
+	unsigned int k, i;
+
+	if (!zp)
+		return NULL;
+	if (zs_pages_get(pool, zp->page, n)) {
+		zs_desc_put(pool, zp);
+		return NULL;
+	}
+	for (k = 0; k < n; k++) {
+		size_t start = (size_t)k * ZS_PAGE_SIZE;
+		size_t first = (start + class->size - 1) / class->size * class->size;
+
+		zp->page[k] |= (first - start) & ZS_PAGE_MASK;
+	}
+	zp->nr_pages = (uint8_t)n;
+	zp->class_idx = (uint8_t)class->index;
+	zp->inuse = 0;
+	zp->huge_handle = 0;
+	zp->freeobj = 0;
+	zp->fullness = ZS_FULLNESS_EMPTY;
+	if (class->hdr) {
+		for (i = 0; i < objs; i++) {
+			*zs_slot_word(class, zp, i) =
+				(unsigned long)(i + 1 < objs ? i + 1 : ZS_NO_FREE) << 1;
+			zs_asan_slot(class, zp, i, true);
+		}
+	}
+	zs_counter_add(&pool->total_pages, n);
+	return zp;
+}
+
+/* The fullest zspage with room, O(1): highest set bit of nonempty within 1..10. */
+static struct zspage *zs_find_zspage(struct size_class *class)
+{
+	unsigned int mask = class->nonempty & ~(1u << ZS_FULLNESS_FULL);
+
+	if (!mask)
+		return NULL;
+	return zs_container_of(class->fullness_list[31 - __builtin_clz(mask)].next,
+			       struct zspage, node);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Pools                                                                               */
+
+ZS_API struct zs_pool *zs_create_pool_ex(const char *name, const struct zs_pool_config *cfg)
+{
+	unsigned int chain = cfg && cfg->chain_size ? cfg->chain_size : ZS_DEFAULT_CHAIN;
+	unsigned int flags = cfg ? cfg->flags : 0;
+	struct zs_pool *pool;
+
+	if (chain < ZS_MIN_CHAIN || chain > ZS_MAX_CHAIN ||
+	    (flags & ~(unsigned int)(ZS_POOL_LEGACY_LOCK | ZS_POOL_DEFER_ZSPAGE_FREE))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	pool = zs_fault() ? NULL : calloc(1, sizeof(*pool));
+	if (!pool)
+		goto nomem;
+	pool->chain = chain;
+	pool->flags = flags;
+	pool->name = zs_fault() ? NULL : strdup(name ? name : "zsmalloc");
+	if (!pool->name)
+		goto free_pool;
+	atomic_init(&pool->total_pages, 0);
+	atomic_init(&pool->pages_compacted, 0);
+	atomic_init(&pool->meta_bytes, sizeof(*pool));
+	if (zs_classes_init(pool))
+		goto free_name;
+	if (zs_pagesrc_init(pool))
+		goto free_pagesrc;
+	pthread_rwlock_init(&pool->legacy_lock, NULL);
+	if (zs_defer_start(pool))
+		goto free_all;
+	return pool;
+
+free_all:
+	zs_defer_stop(pool);
+	pthread_rwlock_destroy(&pool->legacy_lock);
+free_pagesrc:
+	zs_pagesrc_destroy(pool);
+	zs_classes_destroy(pool);
+free_name:
+	free(pool->name);
+free_pool:
+	free(pool);
+nomem:
+	errno = ENOMEM;
+	return NULL;
+}
+
+ZS_API struct zs_pool *zs_create_pool(const char *name)
+{
+	return zs_create_pool_ex(name, NULL);
+}
+
+ZS_API void zs_destroy_pool(struct zs_pool *pool)
+{
+	unsigned int i, g;
+
+	if (!pool)
+		return;
+	if (pool->hooks.deferred_teardown)
+		pool->hooks.deferred_teardown(pool);
+	zs_defer_stop(pool);	/* releases every queued zspage first */
+	for (i = 0; i < pool->nr_classes; i++) {
+		struct size_class *class = &pool->classes[i];
+
+		for (g = 0; g < ZS_NR_FULLNESS; g++) {
+			while (!zs_list_empty(&class->fullness_list[g])) {
+				struct zs_list *n = class->fullness_list[g].next;
+
+				zs_list_del(n);
+				free(zs_container_of(n, struct zspage, node));
+			}
+		}
+		zs_hchunks_destroy(pool, class);
+	}
+	zs_pagesrc_destroy(pool);	/* unmaps every region */
+	pthread_rwlock_destroy(&pool->legacy_lock);
+	zs_classes_destroy(pool);
+	free(pool->name);
+	free(pool);
+}
+
+ZS_API const char *zs_pool_name(const struct zs_pool *pool)
+{
+	return pool->name;
+}
+
+ZS_API size_t zs_huge_class_size(struct zs_pool *pool)
+{
+	return pool->huge_class_size;
+}
+
+ZS_API unsigned long zs_get_total_pages(struct zs_pool *pool)
+{
+	return zs_load_relaxed(&pool->total_pages);
+}
+
+ZS_API unsigned int zs_handle_class(struct zs_pool *pool, unsigned long handle)
+{
+#ifdef ZSMEM_DEBUG
+	zs_check_handle(pool, handle, "zs_handle_class");
+#else
+	(void)pool;
+#endif
+	/* The class of a live handle never changes: a relaxed load suffices. */
+	return zs_loc_class(zs_load_relaxed(zs_cell(handle)));
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Allocation                                                                          */
+
+ZS_API unsigned long zs_malloc(struct zs_pool *pool, size_t size)
+{
+	struct size_class *class;
+	_Atomic unsigned long *cell;
+	struct zspage *zp;
+	unsigned int idx;
+
+	if (unlikely(!size || size > ZS_MAX_ALLOC_SIZE)) {
+		errno = size ? ENOSPC : EINVAL;
+		return 0;
+	}
+	class = pool->size_class[zs_size_index(size + ZS_HANDLE_SIZE)];
+
+	pthread_mutex_lock(&class->lock);
+	while (unlikely(!class->free_cells)) {
+		struct zs_hchunk *chunk;
+
+		pthread_mutex_unlock(&class->lock);
+		chunk = zs_hchunk_alloc(pool, class);
+		if (!chunk) {
+			errno = ENOMEM;
+			return 0;
+		}
+		pthread_mutex_lock(&class->lock);
+		zs_hchunk_add(class, chunk);
+	}
+	cell = zs_cell_pop(class);	/* reserved: nothing below can fail after this */
+
+	zp = zs_find_zspage(class);
+	if (unlikely(!zp)) {
+		pthread_mutex_unlock(&class->lock);
+		zp = zs_zspage_create(pool, class);
+		pthread_mutex_lock(&class->lock);
+		if (!zp) {
+			zs_cell_push(class, cell);
+			pthread_mutex_unlock(&class->lock);
+			errno = ENOMEM;
+			return 0;
+		}
+		class->zspages++;
+		class->obj_allocated += class->objs_per_zspage;
+		zs_group_add(class, zp, ZS_FULLNESS_EMPTY);
+	}
+	idx = zs_obj_alloc(class, zp, (unsigned long)cell);
+	/* Relaxed: the caller publishes the handle; nobody can race on a new cell. */
+	zs_store_relaxed(cell, zs_loc_encode(zp, idx, class->index));
+	zs_fix_fullness(class, zp);
+	pthread_mutex_unlock(&class->lock);
+	return (unsigned long)cell;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Free                                                                                */
+
+/*
+ * Frees the object of cell, class->lock held. Returns its zspage when that emptied:
+ * it is then off every list and the caller releases it after dropping the lock.
+ */
+static inline struct zspage *zs_free_locked(struct zs_pool *pool, struct size_class *class,
+					    _Atomic unsigned long *cell)
+{
+	/* Re-read under the lock: compaction may have moved the object meanwhile. */
+	unsigned long loc = zs_load_relaxed(cell);
+	struct zspage *zp = zs_loc_zspage(loc);
+	unsigned int idx = zs_loc_idx(loc);
+
+	if (unlikely(loc & ZS_CELL_FREE))	/* one bit test, in every build */
+		zs_die("zs_free: pool %s: handle %#lx is not allocated (double free?)",
+		       pool->name, (unsigned long)cell);
+#ifdef ZSMEM_DEBUG
+	zs_check_handle(pool, (unsigned long)cell, "zs_free");
+	if (class->hdr && *zs_slot_word(class, zp, idx) != ((unsigned long)cell | 1))
+		zs_die("zs_free: pool %s: handle %#lx: slot header corrupt", pool->name,
+		       (unsigned long)cell);
+#endif
+	zs_obj_free(class, zp, idx);
+	zs_cell_push(class, cell);
+	if (zp->inuse) {
+		zs_fix_fullness(class, zp);
+		return NULL;
+	}
+	zs_group_del(class, zp);
+	zs_remove_zspage(class, zp);
+	return zp;
+}
+
+ZS_API void zs_free(struct zs_pool *pool, unsigned long handle)
+{
+	struct size_class *class;
+	struct zspage *empty;
+	unsigned long loc;
+
+	if (unlikely(!handle))
+		return;
+#ifdef ZSMEM_DEBUG
+	zs_check_handle(pool, handle, "zs_free");
+#endif
+	/* The class index never changes for a live handle: no lock needed to read it. */
+	loc = zs_load_relaxed(zs_cell(handle));
+	if (unlikely(loc & ZS_CELL_FREE))
+		zs_die("zs_free: pool %s: handle %#lx is not allocated (double free?)",
+		       pool->name, handle);
+	class = pool->size_class[zs_loc_class(loc)];
+
+	if (unlikely(pool->flags & ZS_POOL_LEGACY_LOCK))
+		pthread_rwlock_rdlock(&pool->legacy_lock);
+	pthread_mutex_lock(&class->lock);
+	empty = zs_free_locked(pool, class, zs_cell(handle));
+	pthread_mutex_unlock(&class->lock);
+	if (unlikely(pool->flags & ZS_POOL_LEGACY_LOCK))
+		pthread_rwlock_unlock(&pool->legacy_lock);
+
+	if (empty)
+		zs_zspage_release(pool, empty);
+}
+
+#define ZS_BATCH_STACK	1024
+#define ZS_PREFETCH_DESC	8	/* descriptors this many handles ahead */
+#define ZS_PREFETCH_SLOT	4	/* slot headers this many ahead */
+
+/*
+ * Hides the cache misses of a run: the descriptor of handle i + 8 and the slot header
+ * of handle i + 4, if they are in the same class (whose lock we hold, so their
+ * zspages cannot be recycled under us).
+ */
+static inline void zs_batch_prefetch(const struct size_class *class, const unsigned long *h,
+				     size_t n, size_t i)
+{
+	size_t j = i + ZS_PREFETCH_DESC;
+	unsigned long loc;
+
+	if (j < n && h[j]) {
+		loc = zs_load_relaxed(zs_cell(h[j]));
+		if (zs_loc_class(loc) == class->index)
+			__builtin_prefetch(zs_loc_zspage(loc));
+	}
+	j = i + ZS_PREFETCH_SLOT;
+	if (j < n && h[j]) {
+		loc = zs_load_relaxed(zs_cell(h[j]));
+		if (zs_loc_class(loc) == class->index)
+			__builtin_prefetch(zs_slot_word(class, zs_loc_zspage(loc),
+							zs_loc_idx(loc)), 1);
+	}
+}
+
+ZS_API void zs_free_batch(struct zs_pool *pool, unsigned long *handles, size_t n)
+{
+	unsigned long stack_tmp[ZS_BATCH_STACK];
+	unsigned char stack_key[ZS_BATCH_STACK];
+	size_t count[ZS_NR_SIZE_SLOTS + 1] = { 0 }, pos[ZS_NR_SIZE_SLOTS + 1];
+	unsigned long *tmp = stack_tmp;
+	unsigned char *key = stack_key;
+	struct zs_list empty;
+	size_t i, j;
+
+	if (!n)
+		return;
+	if (n > ZS_BATCH_STACK) {
+		tmp = zs_fault() ? NULL : malloc(n * (sizeof(*tmp) + 1));
+		if (!tmp) {	/* no memory to sort: free one by one */
+			for (i = 0; i < n; i++)
+				zs_free(pool, handles[i]);
+			return;
+		}
+		key = (unsigned char *)(tmp + n);
+	}
+
+	/* Counting sort by class index; zero handles get key 255 and sort last. */
+	for (i = 0; i < n; i++) {
+		unsigned long h = handles[i];
+
+#ifdef ZSMEM_DEBUG
+		if (h)
+			zs_check_handle(pool, h, "zs_free_batch");
+#endif
+		if (i + 16 < n && handles[i + 16])	/* cells are cold: ask early */
+			__builtin_prefetch((void *)handles[i + 16]);
+		if (h) {
+			unsigned long loc = zs_load_relaxed(zs_cell(h));
+
+			if (unlikely(loc & ZS_CELL_FREE))
+				zs_die("zs_free_batch: pool %s: handle %#lx is not allocated "
+				       "(double free?)", pool->name, h);
+			key[i] = (unsigned char)zs_loc_class(loc);
+		} else {
+			key[i] = ZS_NR_SIZE_SLOTS;
+		}
+		count[key[i]]++;
+	}
+	for (i = 0, j = 0; i <= ZS_NR_SIZE_SLOTS; i++) {
+		pos[i] = j;
+		j += count[i];
+	}
+	for (i = 0; i < n; i++)
+		tmp[pos[key[i]]++] = handles[i];
+	memcpy(handles, tmp, n * sizeof(*handles));
+	if (tmp != stack_tmp)
+		free(tmp);
+
+	/* One class-lock acquisition per run; release emptied zspages after unlocking. */
+	zs_list_init(&empty);
+	for (i = 0; i < n && handles[i];) {
+		struct size_class *class =
+			pool->size_class[zs_loc_class(zs_load_relaxed(zs_cell(handles[i])))];
+		unsigned int ci = class->index;
+
+		if (unlikely(pool->flags & ZS_POOL_LEGACY_LOCK))
+			pthread_rwlock_rdlock(&pool->legacy_lock);
+		pthread_mutex_lock(&class->lock);
+		do {
+			struct zspage *zp;
+
+			zs_batch_prefetch(class, handles, n, i);
+			zp = zs_free_locked(pool, class, zs_cell(handles[i]));
+
+			if (zp)
+				zs_list_add(&zp->node, &empty);
+			i++;
+		} while (i < n && handles[i] &&
+			 zs_loc_class(zs_load_relaxed(zs_cell(handles[i]))) == ci);
+		pthread_mutex_unlock(&class->lock);
+		if (unlikely(pool->flags & ZS_POOL_LEGACY_LOCK))
+			pthread_rwlock_unlock(&pool->legacy_lock);
+		zs_zspage_release_list(pool, &empty);
+	}
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Object access                                                                       */
+
+/*
+ * Read-locks the zspage holding the object of handle and returns it with the
+ * location in *locp. Compaction moves an object only with its zspage write-locked
+ * and stores the new location before unlocking, so once we hold the read lock and
+ * the cell still names this zspage, the object stays put until we unlock.
+ */
+static struct zspage *zs_obj_lock(struct zs_pool *pool, unsigned long handle,
+				  unsigned long *locp)
+{
+	_Atomic unsigned long *cell = zs_cell(handle);
+
+#ifdef ZSMEM_DEBUG
+	zs_check_handle(pool, handle, "zs_obj access");
+#else
+	(void)pool;
+#endif
+	for (;;) {
+		/* Acquire: pairs with compaction's release store of a new location. */
+		unsigned long loc = zs_load_acquire(cell);
+		struct zspage *zp = zs_loc_zspage(loc);
+
+		/* zp is type-stable: locking a stale one is harmless, we re-check below. */
+		zs_zspage_read_lock(zp);
+		if (zs_load_relaxed(cell) == loc) {
+			*locp = loc;
+			return zp;
+		}
+		zs_zspage_read_unlock(zp);
+	}
+}
+
+ZS_API void zs_obj_write(struct zs_pool *pool, unsigned long handle, const void *src, size_t len)
+{
+	unsigned long loc;
+	struct zspage *zp = zs_obj_lock(pool, handle, &loc);
+	const struct size_class *class = pool->size_class[zs_loc_class(loc)];
+
+	zs_copy_in(class, zp, zs_loc_idx(loc), class->hdr, src, len);
+	zs_zspage_read_unlock(zp);
+}
+
+ZS_API void zs_obj_read(struct zs_pool *pool, unsigned long handle, void *dst, size_t len)
+{
+	unsigned long loc;
+	struct zspage *zp = zs_obj_lock(pool, handle, &loc);
+	const struct size_class *class = pool->size_class[zs_loc_class(loc)];
+
+	zs_copy_out(class, zp, zs_loc_idx(loc), class->hdr, dst, len);
+	zs_zspage_read_unlock(zp);
+}
+
+ZS_API const void *zs_obj_read_begin(struct zs_pool *pool, unsigned long handle, size_t len,
+				     void *local_copy)
+{
+	unsigned long loc;
+	struct zspage *zp = zs_obj_lock(pool, handle, &loc);
+	const struct size_class *class = pool->size_class[zs_loc_class(loc)];
+	size_t off = (size_t)zs_loc_idx(loc) * class->size + class->hdr;
+	size_t in = off & ZS_PAGE_MASK;
+
+	/* The lock is held until zs_obj_read_end(). */
+	if (in + len <= ZS_PAGE_SIZE)
+		return (char *)zs_page_addr(zp, (unsigned int)(off >> ZS_PAGE_SHIFT)) + in;
+	zs_copy_out(class, zp, zs_loc_idx(loc), class->hdr, local_copy, len);
+	return local_copy;
+}
+
+ZS_API void zs_obj_read_end(struct zs_pool *pool, unsigned long handle, const void *ptr)
+{
+	/* We hold the zspage read lock: the cell cannot change under us. */
+	unsigned long loc = zs_load_relaxed(zs_cell(handle));
+
+	(void)pool, (void)ptr;
+	zs_zspage_read_unlock(zs_loc_zspage(loc));
+}
