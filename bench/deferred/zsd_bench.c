@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zsd_bench - microbenchmark of the deferred free framework.
+ *
+ *  1. Push cost, as the caller of zs_free_deferred() sees it: median over many runs of
+ *     ns per call, for the rseq per-CPU path, the fallback (no_rseq) and v2's array.
+ *     The ops store an unsigned long and drain nothing, so only the push is measured;
+ *     runs are short (64 pushes) so the median run contains no page swap.
+ *  2. Drain cost of N handles (default 262144, sizes like compressed pages): freeing
+ *     them synchronously one by one (zs_free), the grouped drain (zs_free_batch over
+ *     512-handle pages, what a worker does), and v3's plain drain (zs_free per handle
+ *     from the page); then the whole framework: push all N (refused pushes freed
+ *     synchronously), flush, with the time the caller spent and the time until every
+ *     object was really freed. Medians over --reps repetitions, ratios against the
+ *     synchronous free measured in the same run.
+ *
+ * usage: zsd_bench [--handles N] [--reps R] [--runs K] [--workers W]
+ * Prints one table and one JSON line. Exit 1 if a value was lost.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zsmem/zsmalloc.h>
+
+#include "bench.h"
+
+#define PUSH_RUN	64u
+#define HANDLES_PER_PAGE 512u
+
+static enum zs_push_ret b_push(void *buf, unsigned int count, unsigned long value)
+{
+	unsigned long *h = buf;
+
+	if (count >= HANDLES_PER_PAGE)
+		return ZS_PUSH_FULL;
+	h[count] = value;
+	return count + 1 == HANDLES_PER_PAGE ? ZS_PUSH_FULL_QUEUED : ZS_PUSH_OK;
+}
+
+static uint64_t b_drained;
+
+static void b_drain(void *private, void *buf, unsigned int count)
+{
+	(void)private;
+	(void)buf;
+	__atomic_fetch_add(&b_drained, count, __ATOMIC_RELAXED);
+}
+
+static const struct zs_deferred_ops b_ops = { .push = b_push, .drain = b_drain };
+
+struct push_result {
+	double median_ns, p90_ns;
+	uint64_t refused;
+	bool rseq;
+	bool lost;
+};
+
+/* Median ns per zs_free_deferred() over `runs` runs of PUSH_RUN calls. */
+static struct push_result bench_push(struct zs_deferred_config *cfg, unsigned int runs)
+{
+	struct zs_pool *pool = zs_create_pool("push");
+	struct bench_samples s, empty;
+	struct zs_deferred_stats st;
+	struct push_result r = { 0 };
+	unsigned long v = 1;
+	uint64_t overhead;
+	unsigned int i, k;
+	int err;
+
+	if (!pool)
+		abort();
+	err = zs_pool_enable_deferred_free_ex(pool, &b_ops, NULL, cfg);
+	if (err) {
+		fprintf(stderr, "enable: %s\n", strerror(-err));
+		exit(1);
+	}
+	bench_samples_init(&s, runs);
+	bench_samples_init(&empty, runs);
+	/* Cost of the clock reads themselves, subtracted below. */
+	for (i = 0; i < runs; i++) {
+		uint64_t t0 = bench_now_ns();
+
+		__asm__ __volatile__("" ::: "memory");
+		bench_samples_add(&empty, bench_now_ns() - t0);
+	}
+	overhead = bench_samples_median(&empty);
+	__atomic_store_n(&b_drained, 0, __ATOMIC_RELAXED);
+	for (i = 0; i < runs; i++) {
+		uint64_t t0, t;
+
+		/*
+		 * Untimed: drain every 24576 pushes so neither the spare pool (64 pages =
+		 * 32768 values) nor v2's array (drain queued at 16384, full at 32768) runs
+		 * dry whatever the scheduler does with the worker on a loaded machine.
+		 */
+		if (i % 384 == 383)
+			zs_deferred_flush(pool);
+		t0 = bench_now_ns();
+
+		for (k = 0; k < PUSH_RUN; k++)
+			r.refused += !zs_free_deferred(pool, v++);
+		t = bench_now_ns() - t0;
+		bench_samples_add(&s, (t > overhead ? t - overhead : 0) * 1000 / PUSH_RUN);
+	}
+	zs_deferred_flush(pool);
+	zs_deferred_get_stats(pool, &st);
+	r.rseq = st.rseq;
+	r.lost = st.pushed != st.drained || st.pushed + r.refused != v - 1 ||
+		 __atomic_load_n(&b_drained, __ATOMIC_RELAXED) != st.pushed;
+	r.median_ns = (double)bench_samples_median(&s) / 1000.0;
+	r.p90_ns = (double)bench_samples_pct(&s, 90) / 1000.0;
+	bench_samples_free(&s);
+	bench_samples_free(&empty);
+	zs_destroy_pool(pool);
+	return r;
+}
+
+/* Sizes shaped like lz4-compressed memory pages: mostly 200..3000 bytes. */
+static size_t b_size(struct bench_rng *r)
+{
+	uint64_t x = bench_rng_below(r, 100);
+
+	if (x < 25)
+		return 64 + bench_rng_below(r, 700);
+	if (x < 85)
+		return 700 + bench_rng_below(r, 1900);
+	return 2600 + bench_rng_below(r, 1400);
+}
+
+/*
+ * n handles to free. With `shared`, another n objects of a surviving owner are
+ * allocated interleaved at random (another process's pages in the same zspages), so
+ * freeing ours empties only some zspages, as when one of several processes exits.
+ */
+static unsigned long *b_fill(struct zs_pool *pool, unsigned long n, uint64_t seed, bool shared,
+			    unsigned long *kept_out)
+{
+	unsigned long *h = malloc(n * sizeof(*h)), i = 0, kept = 0;
+	struct bench_rng r;
+
+	if (!h)
+		abort();
+	bench_rng_seed(&r, seed);
+	while (i < n) {
+		unsigned long x = zs_malloc(pool, b_size(&r));
+
+		if (!x) {
+			perror("zs_malloc");
+			exit(1);
+		}
+		if (shared && kept < n && bench_rng_below(&r, 2))
+			kept++;		/* the survivor's: freed by zs_destroy_pool() */
+		else
+			h[i++] = x;
+	}
+	*kept_out = kept;
+	return h;
+}
+
+enum drain_kind { D_SYNC, D_GROUPED, D_PLAIN, D_FW_GROUPED, D_FW_PLAIN, NR_DRAIN };
+
+static const char *const drain_name[NR_DRAIN] = {
+	"sync zs_free x N", "grouped drain", "plain drain", "framework grouped",
+	"framework plain",
+};
+
+struct drain_result {
+	double ns;		/* until every object is freed */
+	double caller_ns;	/* framework: time in zs_free_deferred() (+ sync fallbacks) */
+	uint64_t refused;
+	bool lost;
+};
+
+static struct drain_result bench_drain(enum drain_kind kind, unsigned long n, uint64_t seed,
+				       unsigned int workers, bool shared)
+{
+	struct zs_pool *pool = zs_create_pool("drain");
+	struct drain_result r = { 0 };
+	unsigned long *h, i, kept, buf[HANDLES_PER_PAGE];
+	struct zs_pool_stats ps;
+	uint64_t t0, t1;
+
+	if (!pool)
+		abort();
+	if (kind == D_FW_GROUPED || kind == D_FW_PLAIN) {
+		/* Enough spare pages for all N: the drain is measured, not the fallbacks. */
+		struct zs_deferred_config cfg = {
+			.spare_pages = (unsigned int)(n / HANDLES_PER_PAGE + 16),
+			.workers = workers,
+		};
+
+		if (zs_pool_enable_deferred_handles(pool, kind == D_FW_GROUPED, &cfg))
+			abort();
+	}
+	h = b_fill(pool, n, seed, shared, &kept);
+	t0 = bench_now_ns();
+	switch (kind) {
+	case D_SYNC:
+		for (i = 0; i < n; i++)
+			zs_free(pool, h[i]);
+		break;
+	case D_GROUPED:
+		for (i = 0; i < n; i += HANDLES_PER_PAGE) {
+			unsigned long c = n - i < HANDLES_PER_PAGE ? n - i : HANDLES_PER_PAGE;
+
+			memcpy(buf, h + i, c * sizeof(*h));
+			zs_free_batch(pool, buf, c);
+		}
+		break;
+	case D_PLAIN:
+		for (i = 0; i < n; i += HANDLES_PER_PAGE) {
+			unsigned long c = n - i < HANDLES_PER_PAGE ? n - i : HANDLES_PER_PAGE, j;
+
+			memcpy(buf, h + i, c * sizeof(*h));
+			for (j = 0; j < c; j++)
+				zs_free(pool, buf[j]);
+		}
+		break;
+	default:
+		for (i = 0; i < n; i++)
+			if (!zs_free_deferred(pool, h[i])) {
+				zs_free(pool, h[i]);
+				r.refused++;
+			}
+		t1 = bench_now_ns();
+		r.caller_ns = (double)(t1 - t0);
+		zs_deferred_flush(pool);
+		break;
+	}
+	t1 = bench_now_ns();
+	r.ns = (double)(t1 - t0);
+	if (kind != D_FW_GROUPED && kind != D_FW_PLAIN)
+		r.caller_ns = r.ns;
+	zs_pool_stats(pool, &ps);
+	r.lost = ps.objs_used != kept;
+	if (kind == D_FW_GROUPED || kind == D_FW_PLAIN) {
+		struct zs_deferred_stats st;
+
+		zs_deferred_get_stats(pool, &st);
+		r.lost |= st.pushed != st.drained || st.pushed + r.refused != n;
+	}
+	zs_destroy_pool(pool);
+	free(h);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "handles", required_argument, NULL, 'n' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "runs", required_argument, NULL, 'k' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long n = 262144;
+	unsigned int reps = 7, runs = 20000, workers = 1, i, rep;
+	struct push_result pr[3];
+	const char *const push_name[3] = { "rseq per-CPU", "fallback (no_rseq)", "v2 array" };
+	double dns[NR_DRAIN][64], dcaller[NR_DRAIN][64], med[2][NR_DRAIN], medc[2][NR_DRAIN];
+	uint64_t refused[2][NR_DRAIN] = { { 0 } };
+	unsigned int sc;
+	bool lost = false;
+	struct bench_table t;
+	struct bench_json j;
+	char c1[64], c2[64], c3[64], c4[64];
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "n:r:k:w:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'n': n = strtoul(optarg, NULL, 0); break;
+		case 'r': reps = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'k': runs = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'w': workers = (unsigned int)strtoul(optarg, NULL, 0); break;
+		default:
+			fprintf(stderr, "usage: %s [--handles N] [--reps R] [--runs K] [--workers W]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (reps < 1)
+		reps = 1;
+	if (reps > 64)
+		reps = 64;
+	if (n < 1)
+		n = 1;
+
+	{
+		struct zs_deferred_config c0 = { .spare_pages = 64 };
+		struct zs_deferred_config c1cfg = { .spare_pages = 64, .no_rseq = true };
+		struct zs_deferred_config c2cfg = { .mode = ZS_DEFER_V2_ARRAY };
+
+		pr[0] = bench_push(&c0, runs);
+		pr[1] = bench_push(&c1cfg, runs);
+		pr[2] = bench_push(&c2cfg, runs);
+	}
+	for (i = 0; i < 3; i++)
+		lost |= pr[i].lost;
+
+	for (i = 0; i < 3; i++) {
+		const char *name = i == 0 && !pr[0].rseq ? "rseq (unavailable!)" : push_name[i];
+		static const int w1[4] = { 24, 12, 12, 10 };
+
+		if (i == 0) {
+			bench_table_init(&t, stdout, 4, w1);
+			bench_table_row(&t, (const char *const[]){ "push path", "median ns",
+								   "p90 ns", "refused" });
+			bench_table_rule(&t);
+		}
+		bench_table_row(&t, (const char *const[]){ name,
+			bench_fmt(c1, sizeof(c1), "%.2f", pr[i].median_ns),
+			bench_fmt(c2, sizeof(c2), "%.2f", pr[i].p90_ns),
+			bench_fmt(c3, sizeof(c3), "%llu", (unsigned long long)pr[i].refused) });
+	}
+	printf("\n");
+
+	for (sc = 0; sc < 2; sc++) {
+		static const int w2[5] = { 24, 12, 10, 12, 10 };
+
+		/* Interleave the kinds within each repetition so drift hits all alike. */
+		for (rep = 0; rep < reps; rep++) {
+			for (i = 0; i < NR_DRAIN; i++) {
+				struct drain_result dr = bench_drain(i, n, 1000 + rep, workers, sc);
+
+				dns[i][rep] = dr.ns;
+				dcaller[i][rep] = dr.caller_ns;
+				refused[sc][i] += dr.refused;
+				lost |= dr.lost;
+			}
+		}
+		for (i = 0; i < NR_DRAIN; i++) {
+			med[sc][i] = bench_median_d(dns[i], reps);
+			medc[sc][i] = bench_median_d(dcaller[i], reps);
+		}
+		printf("%lu handles, %s, %u reps (medians), %u worker(s)\n", n,
+		       sc ? "pool shared with as many surviving objects" : "pool emptied",
+		       reps, workers);
+		bench_table_init(&t, stdout, 5, w2);
+		bench_table_row(&t, (const char *const[]){ "free strategy", "ns/handle", "vs sync",
+							   "caller ns/h", "refused" });
+		bench_table_rule(&t);
+		for (i = 0; i < NR_DRAIN; i++)
+			bench_table_row(&t, (const char *const[]){ drain_name[i],
+				bench_fmt(c1, sizeof(c1), "%.2f", med[sc][i] / (double)n),
+				bench_fmt(c2, sizeof(c2), "%.2fx",
+					  bench_ratio(med[sc][D_SYNC], med[sc][i])),
+				bench_fmt(c3, sizeof(c3), "%.2f", medc[sc][i] / (double)n),
+				bench_fmt(c4, sizeof(c4), "%llu",
+					  (unsigned long long)refused[sc][i]) });
+		printf("\n");
+	}
+	printf("lost values: %s\n", lost ? "YES (bug)" : "0");
+
+	bench_json_init(&j, stdout);
+	bench_json_obj_begin(&j, NULL);
+	bench_json_str(&j, "bench", "zsd_bench");
+	bench_json_u64(&j, "handles", n);
+	bench_json_u64(&j, "reps", reps);
+	bench_json_u64(&j, "push_runs", runs);
+	bench_json_u64(&j, "workers", workers);
+	bench_json_bool(&j, "rseq", pr[0].rseq);
+	bench_json_dbl(&j, "push_rseq_ns", pr[0].median_ns);
+	bench_json_dbl(&j, "push_fallback_ns", pr[1].median_ns);
+	bench_json_dbl(&j, "push_v2_ns", pr[2].median_ns);
+	for (sc = 0; sc < 2; sc++) {
+		const char *sfx = sc ? "_shared" : "";
+		char key[64];
+
+		for (i = 0; i < NR_DRAIN; i++) {
+			static const char *const k[NR_DRAIN] = { "sync", "grouped", "plain",
+								 "fw_grouped", "fw_plain" };
+
+			snprintf(key, sizeof(key), "%s_ns_per_handle%s", k[i], sfx);
+			bench_json_dbl(&j, key, med[sc][i] / (double)n);
+			if (i >= D_FW_GROUPED) {
+				snprintf(key, sizeof(key), "%s_caller_ns_per_handle%s", k[i], sfx);
+				bench_json_dbl(&j, key, medc[sc][i] / (double)n);
+			}
+		}
+		snprintf(key, sizeof(key), "grouped_speedup_vs_sync%s", sfx);
+		bench_json_dbl(&j, key, bench_ratio(med[sc][D_SYNC], med[sc][D_GROUPED]));
+		snprintf(key, sizeof(key), "fw_grouped_speedup_vs_sync%s", sfx);
+		bench_json_dbl(&j, key, bench_ratio(med[sc][D_SYNC], med[sc][D_FW_GROUPED]));
+	}
+	bench_json_u64(&j, "lost", lost);
+	bench_json_obj_end(&j);
+	bench_json_finish(&j);
+	return lost ? 1 : 0;
+}

@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * deferred.c - the framework around the push path: page pool, drain workers, the
+ * bounded-delay timer, flush, teardown and statistics.
+ *
+ * Flush ordering: every page handed to the workers gets a ticket (increasing, under
+ * d->lock) and the FIFO is drained in ticket order, so "every page queued up to ticket
+ * T is drained" is "the smallest unfinished ticket (FIFO head, or one a worker is
+ * draining) is > T". Flush takes every slot's buffer (the cross-slot protocol of
+ * percpu.c), queues the non-empty ones, reads T and waits for that condition. A push
+ * that returned before the flush began either left its value in a slot buffer (taken
+ * by the flush) or in a page queued while the pusher still owned its slot (ticket <= T).
+ *
+ * Bounded delay: the timer wakes every max_delay/4 and takes buffers whose first value
+ * is older than max_delay/2, so a value waits at most about 3/4 of max_delay plus the
+ * time a worker needs to reach it. The push path pays nothing for this: it stamps the
+ * clock once per page (when it stores the first value).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deferred.h"
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+
+uint64_t zsd_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Page pool and work queue (d->lock) */
+
+struct zsd_page *zsd_spare_get_locked(struct zs_deferred *d)
+{
+	struct zsd_page *pg = d->spare;
+
+	if (!pg)
+		return NULL;
+	d->spare = pg->next;
+	d->nr_spare--;
+	if (d->nr_spare < d->spare_low)
+		d->spare_low = d->nr_spare;
+	return pg;
+}
+
+static void zsd_spare_put_locked(struct zs_deferred *d, struct zsd_page *pg)
+{
+	pg->next = d->spare;
+	d->spare = pg;
+	d->nr_spare++;
+}
+
+void zsd_queue_locked(struct zs_deferred *d, struct zsd_page *pg)
+{
+	pg->ticket = ++d->next_ticket;
+	pg->next = NULL;
+	if (d->work_tail)
+		d->work_tail->next = pg;
+	else
+		d->work_head = pg;
+	d->work_tail = pg;
+	pthread_cond_signal(&d->work_cond);
+}
+
+void zsd_slot_swap(struct zs_deferred *d, struct zsd_slot *s)
+{
+	struct zsd_page *pg = s->pg;
+
+	pthread_mutex_lock(&d->lock);
+	if (pg) {
+		if (s->count == 0) {
+			pthread_mutex_unlock(&d->lock);
+			return;		/* nothing to drain: keep the page */
+		}
+		pg->count = s->count;
+		pg->first_ns = s->first_ns;
+		zsd_queue_locked(d, pg);
+	}
+	pg = zsd_spare_get_locked(d);
+	pthread_mutex_unlock(&d->lock);
+	s->pg = pg;
+	s->buf = pg ? pg->mem : NULL;
+	ZSD_WRITE_ONCE(s->count, 0);
+}
+
+/* Smallest ticket still queued or being drained; UINT64_MAX when idle. */
+static uint64_t zsd_min_unfinished_locked(struct zs_deferred *d)
+{
+	uint64_t m = d->work_head ? d->work_head->ticket : UINT64_MAX;
+	unsigned int i;
+
+	for (i = 0; i < d->nr_started; i++)
+		if (d->workers[i].busy_ticket && d->workers[i].busy_ticket < m)
+			m = d->workers[i].busy_ticket;
+	return m;
+}
+
+static void zsd_record_wait(struct zs_deferred *d, uint64_t first_ns)
+{
+	uint64_t now = zsd_now_ns();
+	uint64_t w = now > first_ns ? now - first_ns : 0;
+
+	zsd_max_u64(&d->wait_ns_max, w);
+	ZSD_ADD(d->wait_ns_sum, w);
+	ZSD_ADD(d->wait_samples, 1);
+}
+
+static void *zsd_worker_main(void *arg)
+{
+	struct zsd_worker *w = arg;
+	struct zs_deferred *d = w->d;
+	struct zsd_page *pg;
+
+	pthread_mutex_lock(&d->lock);
+	for (;;) {
+		while (!d->work_head && !d->stop)
+			pthread_cond_wait(&d->work_cond, &d->lock);
+		pg = d->work_head;
+		if (!pg)
+			break;		/* stopping and nothing left */
+		d->work_head = pg->next;
+		if (!d->work_head)
+			d->work_tail = NULL;
+		w->busy_ticket = pg->ticket;
+		pthread_mutex_unlock(&d->lock);
+
+		if (pg->kind == ZSD_WORK_V2) {
+			zsd_v2_drain(d);
+		} else {
+			zsd_record_wait(d, pg->first_ns);
+			d->drain(d->private, pg->mem, pg->count);
+			ZSD_ADD(d->drained, pg->count);
+			ZSD_ADD(d->drain_calls, 1);
+		}
+
+		pthread_mutex_lock(&d->lock);
+		if (pg->kind == ZSD_WORK_PAGE)
+			zsd_spare_put_locked(d, pg);
+		w->busy_ticket = 0;
+		pthread_cond_broadcast(&d->done_cond);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Taking buffers: flush, idle drains, teardown */
+
+/*
+ * Taker, with the slot closed and quiet: detach its page if it holds values. No spare
+ * is installed here (that needs d->lock): the slot's next pusher takes one, so the
+ * slot stays closed only for a few plain stores.
+ */
+static struct zsd_page *zsd_slot_detach(struct zsd_slot *s)
+{
+	struct zsd_page *pg = s->pg;
+
+	if (!pg || !s->count)
+		return NULL;
+	pg->count = s->count;
+	pg->first_ns = s->first_ns;
+	s->pg = NULL;
+	s->buf = NULL;
+	ZSD_WRITE_ONCE(s->count, 0);
+	return pg;
+}
+
+static void zsd_queue_list(struct zs_deferred *d, struct zsd_page *list)
+{
+	struct zsd_page *next;
+
+	if (!list)
+		return;
+	pthread_mutex_lock(&d->lock);
+	for (; list; list = next) {
+		next = list->next;
+		zsd_queue_locked(d, list);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* Under taker_lock: take every slot's buffer and queue the non-empty ones. */
+static void zsd_take_all(struct zs_deferred *d)
+{
+	unsigned int i, left = d->nr_slots, spins = 0;
+	struct zsd_page *list = NULL, *pg;
+
+	if (d->v2) {
+		zsd_v2_kick(d);
+		return;
+	}
+	/*
+	 * Close all with one fence, then detach and reopen each slot as soon as it is
+	 * quiet: a holder preempted on one slot does not keep the others closed.
+	 */
+	zsd_slots_close_begin(d, 0, d->nr_slots);
+	memset(d->taken, 0, d->nr_slots);
+	while (left) {
+		for (i = 0; i < d->nr_slots; i++) {
+			if (d->taken[i] || !zsd_slot_quiet(&d->slots[i]))
+				continue;
+			pg = zsd_slot_detach(&d->slots[i]);
+			zsd_slot_open(d, &d->slots[i]);
+			if (pg) {
+				pg->next = list;
+				list = pg;
+			}
+			d->taken[i] = 1;
+			left--;
+		}
+		if (left)
+			zsd_relax(spins++);
+	}
+	zsd_queue_list(d, list);
+}
+
+static void zsd_wait_upto(struct zs_deferred *d, uint64_t ticket)
+{
+	pthread_mutex_lock(&d->lock);
+	while (zsd_min_unfinished_locked(d) <= ticket)
+		pthread_cond_wait(&d->done_cond, &d->lock);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void zsd_flush_all(struct zs_deferred *d)
+{
+	uint64_t t;
+
+	pthread_mutex_lock(&d->taker_lock);
+	zsd_take_all(d);
+	pthread_mutex_lock(&d->lock);
+	t = d->next_ticket;
+	pthread_mutex_unlock(&d->lock);
+	pthread_mutex_unlock(&d->taker_lock);
+	zsd_wait_upto(d, t);
+}
+
+void zsd_flush(struct zs_deferred *d)
+{
+	ZSD_ADD(d->flushes, 1);
+	if (d->mode == ZS_DEFER_SYNC)
+		return;
+	zsd_flush_all(d);
+}
+
+/* One timer tick: take the buffers whose oldest value is older than max_delay / 2. */
+static void zsd_idle_scan(struct zs_deferred *d)
+{
+	uint64_t now = zsd_now_ns(), limit = d->max_delay_ns / 2;
+	struct zsd_page *pg;
+	unsigned int i;
+
+	for (i = 0; i < d->nr_slots; i++) {
+		struct zsd_slot *s = &d->slots[i];
+		uint32_t c = ZSD_READ_ONCE(s->count);
+		uint64_t f = ZSD_READ_ONCE(s->first_ns);
+
+		/* Racy peek: at worst an early or a skipped take, decided again below. */
+		if (!c || f > now || now - f < limit)
+			continue;
+		pthread_mutex_lock(&d->taker_lock);
+		zsd_slots_close(d, i, 1);
+		pg = zsd_slot_detach(s);
+		zsd_slot_open(d, s);
+		if (pg) {
+			pg->next = NULL;
+			zsd_queue_list(d, pg);
+			ZSD_ADD(d->idle_drains, 1);
+		}
+		pthread_mutex_unlock(&d->taker_lock);
+	}
+}
+
+static void *zsd_timer_main(void *arg)
+{
+	struct zs_deferred *d = arg;
+	uint64_t period = d->max_delay_ns / 4;
+	struct timespec ts;
+
+	if (period < 50000)
+		period = 50000;
+	pthread_mutex_lock(&d->timer_lock);
+	while (!d->timer_stop) {
+		uint64_t at = zsd_now_ns() + period;
+
+		ts.tv_sec = (time_t)(at / 1000000000ull);
+		ts.tv_nsec = (long)(at % 1000000000ull);
+		while (!d->timer_stop &&
+		       pthread_cond_timedwait(&d->timer_cond, &d->timer_lock, &ts) != ETIMEDOUT)
+			;
+		if (d->timer_stop)
+			break;
+		pthread_mutex_unlock(&d->timer_lock);
+		zsd_idle_scan(d);
+		pthread_mutex_lock(&d->timer_lock);
+	}
+	pthread_mutex_unlock(&d->timer_lock);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Create, push, destroy, stats */
+
+static void zsd_free_all(struct zs_deferred *d)
+{
+	if (d->v2)
+		zsd_v2_destroy(d->v2);
+	free(d->workers);
+	free(d->pages);
+	free(d->page_mem);
+	free(d->slots);
+	free(d->taken);
+	pthread_mutex_destroy(&d->lock);
+	pthread_mutex_destroy(&d->taker_lock);
+	pthread_mutex_destroy(&d->timer_lock);
+	pthread_cond_destroy(&d->work_cond);
+	pthread_cond_destroy(&d->done_cond);
+	pthread_cond_destroy(&d->timer_cond);
+	free(d);
+}
+
+static void zsd_stop_workers(struct zs_deferred *d)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&d->lock);
+	d->stop = true;
+	pthread_cond_broadcast(&d->work_cond);
+	pthread_mutex_unlock(&d->lock);
+	for (i = 0; i < d->nr_started; i++)
+		pthread_join(d->workers[i].tid, NULL);
+}
+
+static int zsd_alloc_slots(struct zs_deferred *d)
+{
+	size_t bytes = (size_t)d->nr_slots << ZSD_SLOT_SHIFT;
+	unsigned int i;
+
+	unsigned int step = d->mode == ZS_DEFER_PERCPU ? ZSD_SUBSLOTS : 1, s = 0;
+
+	d->slots = aligned_alloc(1u << ZSD_SLOT_SHIFT, bytes);
+	d->taken = calloc(d->nr_slots, 1);
+	d->nr_pages = d->nr_slots / step + d->nr_spare_cfg;
+	d->pages = calloc(d->nr_pages, sizeof(*d->pages));
+	d->page_mem = aligned_alloc(ZSD_PAGE_SIZE, (size_t)d->nr_pages * ZSD_PAGE_SIZE);
+	if (!d->slots || !d->taken || !d->pages || !d->page_mem)
+		return -ENOMEM;
+	memset(d->slots, 0, bytes);
+	for (i = 0; i < d->nr_pages; i++) {
+		struct zsd_page *pg = &d->pages[i];
+
+		pg->mem = (char *)d->page_mem + (size_t)i * ZSD_PAGE_SIZE;
+		pg->kind = ZSD_WORK_PAGE;
+		if (s < d->nr_slots) {
+			d->slots[s].pg = pg;
+			d->slots[s].buf = pg->mem;
+			s += step;
+		} else {
+			zsd_spare_put_locked(d, pg);
+		}
+	}
+	d->spare_low = d->nr_spare;
+	return 0;
+}
+
+struct zs_deferred *zsd_create(const struct zs_deferred_ops *ops, void *private,
+			       const struct zs_deferred_config *cfg, const struct zsd_extra *extra)
+{
+	struct zs_deferred_config c = { 0 };
+	struct zs_deferred *d;
+	pthread_condattr_t ca;
+	long online = sysconf(_SC_NPROCESSORS_ONLN), conf = sysconf(_SC_NPROCESSORS_CONF);
+	unsigned int i;
+	int err = 0;
+
+	if (cfg)
+		c = *cfg;
+	if (!ops || !ops->push || !ops->drain || (unsigned int)c.mode > ZS_DEFER_SYNC) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (c.mode == ZS_DEFER_PER_CLASS && (!extra || !extra->route || !extra->nr_routes)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (online < 1)
+		online = 1;
+	if (conf < online)
+		conf = online;
+
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	d->mode = c.mode;
+	d->push = ops->push;
+	d->drain = ops->drain;
+	d->private = private;
+	if (extra)
+		d->extra = *extra;
+	d->max_delay_ns = (uint64_t)(c.max_delay_us ? c.max_delay_us : ZSD_DEFAULT_DELAY_US) * 1000u;
+	d->nr_workers = c.workers ? c.workers : (online < 4 ? (unsigned int)online : 4u);
+	if (d->nr_workers > ZSD_MAX_WORKERS)
+		d->nr_workers = ZSD_MAX_WORKERS;
+	d->nr_spare_cfg = c.spare_pages ? c.spare_pages :
+			  (online * 8 > 64 ? (unsigned int)online * 8 : 64u);
+	d->lock_mode = ZSD_LOCK_TRY;
+
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->taker_lock, NULL);
+	pthread_mutex_init(&d->timer_lock, NULL);
+	pthread_cond_init(&d->work_cond, NULL);
+	pthread_cond_init(&d->done_cond, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->timer_cond, &ca);
+	pthread_condattr_destroy(&ca);
+
+	switch (d->mode) {
+	case ZS_DEFER_SYNC:
+		d->nr_spare_cfg = 0;
+		return d;
+	case ZS_DEFER_V2_ARRAY:
+		d->nr_spare_cfg = 0;
+		d->v2 = zsd_v2_create(d, c.array_entries ? c.array_entries : ZSD_DEFAULT_V2_ENTRIES);
+		if (!d->v2)
+			err = -ENOMEM;
+		break;
+	case ZS_DEFER_PERCPU:
+		d->nr_cpus = (unsigned int)conf;
+		d->nr_slots = d->nr_cpus * ZSD_SUBSLOTS;
+		if (!c.no_rseq && zsd_rseq_usable()) {
+			d->lock_mode = ZSD_LOCK_RSEQ;
+			d->rseq_off = zsd_rseq_offset();
+		}
+		err = zsd_alloc_slots(d);
+		break;
+	case ZS_DEFER_PER_CLASS:
+		d->nr_slots = d->extra.nr_routes;
+		d->lock_mode = ZSD_LOCK_SPIN;
+		err = zsd_alloc_slots(d);
+		break;
+	}
+	if (!err) {
+		d->workers = calloc(d->nr_workers, sizeof(*d->workers));
+		if (!d->workers)
+			err = -ENOMEM;
+	}
+	for (i = 0; !err && i < d->nr_workers; i++) {
+		d->workers[i].d = d;
+		err = -pthread_create(&d->workers[i].tid, NULL, zsd_worker_main, &d->workers[i]);
+		if (!err)
+			d->nr_started++;
+	}
+	if (!err && d->nr_slots) {
+		err = -pthread_create(&d->timer, NULL, zsd_timer_main, d);
+		d->have_timer = !err;
+	}
+	if (err) {
+		zsd_stop_workers(d);
+		zsd_free_all(d);
+		errno = -err;
+		return NULL;
+	}
+	return d;
+}
+
+void zsd_destroy(struct zs_deferred *d)
+{
+	if (!d)
+		return;
+	if (d->have_timer) {
+		pthread_mutex_lock(&d->timer_lock);
+		d->timer_stop = true;
+		pthread_cond_signal(&d->timer_cond);
+		pthread_mutex_unlock(&d->timer_lock);
+		pthread_join(d->timer, NULL);
+	}
+	if (d->mode != ZS_DEFER_SYNC)
+		zsd_flush_all(d);
+	/* Workers exit only once the FIFO is empty, so nothing queued is lost. */
+	zsd_stop_workers(d);
+	zsd_free_all(d);
+}
+
+void zsd_get_stats(struct zs_deferred *d, struct zs_deferred_stats *st)
+{
+	unsigned int i;
+
+	memset(st, 0, sizeof(*st));
+	for (i = 0; i < d->nr_slots; i++)
+		st->pushed += ZSD_READ_ONCE(d->slots[i].pushed);
+	if (d->v2)
+		st->pushed += zsd_v2_pushed(d);
+	st->fallbacks = ZSD_READ_ONCE(d->fallbacks);
+	st->drained = ZSD_READ_ONCE(d->drained);
+	st->drain_calls = ZSD_READ_ONCE(d->drain_calls);
+	st->idle_drains = ZSD_READ_ONCE(d->idle_drains);
+	st->flushes = ZSD_READ_ONCE(d->flushes);
+	st->wait_ns_max = ZSD_READ_ONCE(d->wait_ns_max);
+	st->wait_ns_sum = ZSD_READ_ONCE(d->wait_ns_sum);
+	st->wait_samples = ZSD_READ_ONCE(d->wait_samples);
+	st->spare_pages = d->nr_spare_cfg;
+	pthread_mutex_lock(&d->lock);
+	st->spare_low = d->spare_low;
+	pthread_mutex_unlock(&d->lock);
+	st->rseq = d->lock_mode == ZSD_LOCK_RSEQ;
+}

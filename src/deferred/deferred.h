@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * deferred.h - the deferred free framework, independent of struct zs_pool.
+ *
+ * A struct zs_deferred owns:
+ *   - slots: ZSD_SUBSLOTS per CPU (ZS_DEFER_PERCPU) or one per size class
+ *     (ZS_DEFER_PER_CLASS), each holding one 4 KiB buffer page that push() fills, or
+ *     none (NULL) after a taker detached it or when the spare pool ran dry;
+ *   - the page pool: every buffer page, described by a struct zsd_page; pages not in a
+ *     slot and not queued are "spare" (default max(64, 8 * online CPUs): the kernel
+ *     series' fixed 64 as the floor, growing with the CPUs that can fill pages at once);
+ *   - a FIFO of full (or idle, or flushed) pages, drained by a few worker threads;
+ *   - a timer thread that takes buffers whose oldest value is older than max_delay/2;
+ *   - or, in ZS_DEFER_V2_ARRAY mode, v2's single array (v2array.c).
+ *
+ * Invariant (mode PERCPU / PER_CLASS), under d->lock with no push in flight:
+ *   nr_pages == |pages in slots| + |queued| + |being drained| + |spare|
+ *   nr_pages == nr_spare_cfg + (slots that get a page at create)
+ *
+ * Lock order: taker_lock -> (slot closed) -> d->lock. Pushers own a slot (not a lock
+ * anyone sleeps on) and may take d->lock while they hold it.
+ *
+ * The push path and the cross-slot protocol are explained at the top of percpu.c.
+ */
+#ifndef ZSMEM_DEFERRED_INTERNAL_H
+#define ZSMEM_DEFERRED_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <zsmem/zsmalloc.h>
+
+#define ZSD_PAGE_SIZE		4096u
+#define ZSD_SLOT_SHIFT		7		/* sizeof(struct zsd_slot) == 1 << 7 */
+/*
+ * Per-CPU mode gives each CPU ZSD_SUBSLOTS slots, tried in order by the push path: a
+ * pusher preempted while it holds a slot (after the rseq commit, before the release)
+ * then blocks only that slot, not every other thread of its CPU for a whole time
+ * slice. Only sub-slot 0 gets a page at create; the others take a spare on first use.
+ */
+#define ZSD_SUB_SHIFT		2
+#define ZSD_SUBSLOTS		(1u << ZSD_SUB_SHIFT)
+/* The same as literals, for the assembly: bytes of slots per CPU, and its log2. */
+#define ZSD_CPU_SHIFT		9
+#define ZSD_CPU_STRIDE		512
+#define ZSD_SLOT_BYTES		128
+#define ZSD_DEFAULT_DELAY_US	10000u
+#define ZSD_DEFAULT_V2_ENTRIES	32768u
+#define ZSD_MAX_WORKERS		64u
+
+/* Extra knobs for the built-in handle ops (pool_glue.c); NULL for user ops. */
+struct zsd_extra {
+	/* ZS_DEFER_PER_CLASS: slot index of a value, < nr_routes. */
+	unsigned int (*route)(void *private, unsigned long value);
+	unsigned int nr_routes;
+	/*
+	 * push() stores the value as buf[count] of an unsigned long array: v2's array may
+	 * then be handed to drain() as it is, without repacking into pages.
+	 */
+	bool ulong_values;
+};
+
+/* How a pusher acquires a slot (chosen once at create). */
+enum zsd_lock_mode {
+	ZSD_LOCK_RSEQ,		/* rseq critical section commits owner = 1 (percpu.c) */
+	ZSD_LOCK_TRY,		/* fallback: CAS owner 0 -> 1 on the sched_getcpu() slot */
+	ZSD_LOCK_SPIN,		/* per-class queues: CAS, spinning while busy or closed */
+};
+
+/* A buffer page and what a worker needs to drain it. */
+struct zsd_page {
+	struct zsd_page *next;	/* spare list or work FIFO */
+	void *mem;		/* ZSD_PAGE_SIZE bytes */
+	unsigned int count;	/* values in mem when queued */
+	unsigned int kind;	/* ZSD_WORK_* */
+	uint64_t first_ns;	/* when the oldest value was pushed */
+	uint64_t ticket;	/* queue order, for flush */
+};
+
+enum { ZSD_WORK_PAGE, ZSD_WORK_V2 };
+
+/*
+ * One per CPU or per class, 128 bytes so that two CPUs' slots never share a cache line
+ * (nor an adjacent-line prefetch pair). The rseq assembly in percpu.c relies on owner
+ * being at offset 0 and closed at offset 4 (it tests both with one 8-byte compare).
+ *
+ * owner:  1 while a pusher holds the slot. Set by the pusher (rseq commit or CAS),
+ *         cleared by the same thread with a store-release. Only read by others.
+ * closed: 1 while a taker (flush, timer, teardown) wants the slot; written only by the
+ *         taker holding d->taker_lock. While closed, no pusher can acquire the slot.
+ * pg/buf/count/first_ns/pushed: written only by whoever owns the slot (the pusher
+ *         with owner == 1, or the taker after closing and seeing owner == 0). The
+ *         timer and the statistics read count/first_ns/pushed racily, so they are
+ *         written with relaxed atomic stores (plain moves) and read the same way.
+ */
+struct zsd_slot {
+	uint32_t owner;
+	uint32_t closed;
+	uint32_t count;
+	uint32_t pad0;
+	void *buf;
+	struct zsd_page *pg;
+	uint64_t first_ns;
+	uint64_t pushed;
+	char pad[128 - 48];
+};
+_Static_assert(sizeof(struct zsd_slot) == (1u << ZSD_SLOT_SHIFT), "slot size");
+_Static_assert(ZSD_SLOT_BYTES == (1u << ZSD_SLOT_SHIFT), "slot bytes");
+_Static_assert(ZSD_CPU_SHIFT == ZSD_SLOT_SHIFT + ZSD_SUB_SHIFT, "cpu shift");
+_Static_assert(ZSD_CPU_STRIDE == (1u << ZSD_CPU_SHIFT), "cpu stride");
+
+struct zsd_v2;
+struct zs_deferred;
+
+struct zsd_worker {
+	pthread_t tid;
+	struct zs_deferred *d;
+	uint64_t busy_ticket;		/* ticket being drained, 0 = idle; under d->lock */
+};
+
+struct zs_deferred {
+	/* Read-mostly, hot on the push path. */
+	enum zs_deferred_mode mode;
+	enum zsd_lock_mode lock_mode;
+	struct zsd_slot *slots;
+	unsigned int nr_slots;
+	unsigned int nr_cpus;		/* PERCPU: nr_slots == nr_cpus * ZSD_SUBSLOTS */
+	long rseq_off;			/* glibc's __rseq_offset, copied */
+	enum zs_push_ret (*push)(void *buf, unsigned int count, unsigned long value);
+	void (*drain)(void *private, void *buf, unsigned int count);
+	void *private;
+	struct zsd_extra extra;
+	struct zsd_v2 *v2;
+
+	/* Slow-path counters (atomic adds, never on the common push path). */
+	uint64_t fallbacks;
+	uint64_t drained;
+	uint64_t drain_calls;
+	uint64_t idle_drains;
+	uint64_t flushes;
+	uint64_t wait_ns_max;
+	uint64_t wait_ns_sum;
+	uint64_t wait_samples;
+
+	/* Configuration */
+	unsigned int nr_spare_cfg;
+	unsigned int nr_workers;
+	uint64_t max_delay_ns;
+
+	/* Everything below is protected by lock. */
+	pthread_mutex_t lock __attribute__((aligned(64)));
+	pthread_cond_t work_cond;	/* workers wait for work or stop */
+	pthread_cond_t done_cond;	/* flushers wait for tickets to complete */
+	struct zsd_page *spare;		/* spare pages, LIFO */
+	unsigned int nr_spare;
+	unsigned int spare_low;
+	struct zsd_page *work_head, *work_tail;
+	uint64_t next_ticket;		/* last ticket handed out */
+	bool stop;
+
+	/* Serialises takers (flush, timer, teardown) so a slot has one taker at a time. */
+	pthread_mutex_t taker_lock;
+
+	/* Timer thread (bounded delay) */
+	pthread_mutex_t timer_lock;
+	pthread_cond_t timer_cond;
+	bool timer_stop;
+	bool have_timer;
+	pthread_t timer;
+
+	struct zsd_worker *workers;	/* nr_workers */
+	unsigned int nr_started;
+
+	uint8_t *taken;			/* nr_slots flags, under taker_lock */
+	struct zsd_page *pages;		/* nr_pages descriptors */
+	unsigned int nr_pages;
+	void *page_mem;
+};
+
+/* deferred.c: the framework */
+struct zs_deferred *zsd_create(const struct zs_deferred_ops *ops, void *private,
+			       const struct zs_deferred_config *cfg, const struct zsd_extra *extra);
+void zsd_flush(struct zs_deferred *d);
+void zsd_destroy(struct zs_deferred *d);
+void zsd_get_stats(struct zs_deferred *d, struct zs_deferred_stats *st);
+
+uint64_t zsd_now_ns(void);
+/* Under d->lock: a spare page or NULL. */
+struct zsd_page *zsd_spare_get_locked(struct zs_deferred *d);
+/* Under d->lock: append to the work FIFO with a fresh ticket and wake a worker. */
+void zsd_queue_locked(struct zs_deferred *d, struct zsd_page *pg);
+/* Takes d->lock: queue the slot's page (if non-empty), install a spare one (or NULL). */
+void zsd_slot_swap(struct zs_deferred *d, struct zsd_slot *s);
+
+/* percpu.c: slot acquisition and the cross-slot protocol */
+bool zsd_rseq_usable(void);
+long zsd_rseq_offset(void);
+bool zsd_push_slots(struct zs_deferred *d, unsigned long value);
+/* Closes slots [first, first + n): afterwards no pusher holds or can acquire them. */
+void zsd_slots_close(struct zs_deferred *d, unsigned int first, unsigned int n);
+/* The same in two steps: close and fence; then a slot is ours once it is quiet. */
+void zsd_slots_close_begin(struct zs_deferred *d, unsigned int first, unsigned int n);
+bool zsd_slot_quiet(struct zsd_slot *s);
+/* Busy-wait step: pause, then yield (the holder may be preempted). */
+void zsd_relax(unsigned int spins);
+void zsd_slot_open(struct zs_deferred *d, struct zsd_slot *s);
+
+/* v2array.c */
+struct zsd_v2 *zsd_v2_create(struct zs_deferred *d, unsigned int entries);
+bool zsd_v2_push(struct zs_deferred *d, unsigned long value);
+/* Queues a drain if the array holds values and none is queued (flush, teardown). */
+void zsd_v2_kick(struct zs_deferred *d);
+/* Worker side: drain the array. */
+void zsd_v2_drain(struct zs_deferred *d);
+uint64_t zsd_v2_pushed(struct zs_deferred *d);
+void zsd_v2_destroy(struct zsd_v2 *v2);
+
+/* Named relaxed accessors for fields that one thread writes and others peek at. */
+#define ZSD_READ_ONCE(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define ZSD_WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define ZSD_ADD(x, v)		__atomic_fetch_add(&(x), (v), __ATOMIC_RELAXED)
+
+static inline void zsd_max_u64(uint64_t *p, uint64_t v)
+{
+	uint64_t old = __atomic_load_n(p, __ATOMIC_RELAXED);
+
+	while (v > old && !__atomic_compare_exchange_n(p, &old, v, true, __ATOMIC_RELAXED,
+							__ATOMIC_RELAXED))
+		;
+}
+
+/* false: not stored, the caller frees synchronously. Inline: one call less per push. */
+static inline bool zsd_push(struct zs_deferred *d, unsigned long value)
+{
+	if (__builtin_expect(d->mode == ZS_DEFER_PERCPU || d->mode == ZS_DEFER_PER_CLASS, 1))
+		return zsd_push_slots(d, value);
+	if (d->mode == ZS_DEFER_V2_ARRAY)
+		return zsd_v2_push(d, value);
+	ZSD_ADD(d->fallbacks, 1);	/* ZS_DEFER_SYNC */
+	return false;
+}
+
+#endif /* ZSMEM_DEFERRED_INTERNAL_H */

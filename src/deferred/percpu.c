@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * percpu.c - the push path: acquiring a slot, and the protocol by which anyone else
+ * (flush, the idle-drain timer, teardown) takes a slot's buffer away.
+ *
+ * THE SLOT "RSEQ LOCK" (mode ZSD_LOCK_RSEQ)
+ *
+ * Every slot has two words: owner (written by pushers) and closed (written by takers).
+ * Each CPU has ZSD_SUBSLOTS slots. A pusher runs a restartable sequence that reads its
+ * CPU number from glibc's struct rseq, scans that CPU's slots for the first with
+ * owner == 0 && closed == 0 and commits owner = 1 on it with its last instruction.
+ * No atomic read-modify-write is needed: two pushers on one CPU cannot interleave
+ * inside the sequence, because the kernel aborts a sequence whose thread is
+ * preempted, migrated or signalled before the commit (the abort handler restarts it
+ * from the top). So owner == 1 means exactly one pusher
+ * holds the slot. It then calls ops->push() *outside* the sequence (a call would leave
+ * the [start, commit) range, where the kernel no longer protects us), updates count,
+ * swaps in a spare page if the buffer is full, and releases with a store-release of
+ * owner = 0. The holder may migrate meanwhile: harmless, the slot stays its own until
+ * the release; other pushers on that CPU see owner == 1 and do not wait.
+ *
+ * Why several slots per CPU: a holder preempted between its commit and its release
+ * (ops->push(), or a page swap that takes d->lock) keeps its slot for a whole time
+ * slice; with one slot per CPU every other thread of that CPU would fail all its
+ * pushes meanwhile (seen in zsd_stress with 3 threads per CPU). The scan costs
+ * nothing when sub-slot 0 is free, the common case.
+ *
+ * Policy when all the CPU's slots are busy (owner == 1) or closed (a taker is at
+ * work): zs_free_deferred() returns false at once, the caller frees synchronously and
+ * stats.fallbacks counts it. No retry: a taker holds a slot closed for microseconds.
+ *
+ * TAKING A SLOT FROM ANOTHER THREAD (zsd_slots_close / zsd_slot_open)
+ *
+ *   1. closed = 1 (only takers write it; they are serialised by d->taker_lock);
+ *   2. membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) on the slot's CPU (or all):
+ *      when it returns, every sequence that was running on the CPU has either
+ *      committed or been aborted, and every sequence started afterwards sees
+ *      closed == 1 (the syscall is a full barrier on both sides);
+ *   3. wait until owner == 0 (load-acquire): a pusher that committed before the
+ *      fence finishes its push, wherever it now runs;
+ *   4. the taker now owns pg/buf/count: it detaches a non-empty page (buf = NULL; the
+ *      next pusher takes a spare page itself, so no lock is taken while closed);
+ *   5. closed = 0 with a store-release, publishing the slot's new state to the next
+ *      pusher; the detached page is then queued to the workers.
+ * Without step 2 a sequence that read closed == 0 just before step 1 could commit
+ * after step 3 and write into a buffer the taker is draining (lost or doubly drained
+ * values): that is the race the fence closes.
+ *
+ * THE FALLBACK (ZSD_LOCK_TRY), chosen once at create when rseq is unusable
+ * (__rseq_size == 0: valgrind, GLIBC_TUNABLES=glibc.pthread.rseq=0; membarrier's rseq
+ * commands missing) or cfg->no_rseq: the slot of sched_getcpu() is acquired with a
+ * compare-and-swap of owner 0 -> 1, then closed is re-read; a busy slot makes the
+ * pusher try the CPU's next sub-slot, then give up (false). Takers store closed = 1
+ * and wait for owner == 0; both sides use sequentially consistent accesses, the classic
+ * store-then-load handshake (pusher: CAS owner, load closed; taker: store closed,
+ * load owner), so at least one of them sees the other. ZSD_LOCK_SPIN (per-class
+ * queues, where the slot is a property of the value, not of the CPU) is the same but
+ * spins instead of giving up.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "deferred.h"
+
+#define ZSD_STR_(x)	#x
+#define ZSD_STR(x)	ZSD_STR_(x)
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+
+#if defined(__x86_64__) || (defined(__aarch64__) && defined(RSEQ_SIG_CODE))
+#define ZSD_HAVE_RSEQ_ASM 1
+#else
+#define ZSD_HAVE_RSEQ_ASM 0
+#endif
+
+static int zsd_membarrier(int cmd, unsigned int flags, int cpu)
+{
+	return (int)syscall(__NR_membarrier, cmd, flags, cpu);
+}
+
+static pthread_once_t zsd_rseq_once = PTHREAD_ONCE_INIT;
+static bool zsd_rseq_ok;
+
+static void zsd_rseq_probe(void)
+{
+	int cmds;
+
+	if (!ZSD_HAVE_RSEQ_ASM || __rseq_size == 0)
+		return;
+	cmds = zsd_membarrier(MEMBARRIER_CMD_QUERY, 0, 0);
+	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ))
+		return;
+	/* Registration is per process and idempotent; it must precede any fence. */
+	if (zsd_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0) != 0)
+		return;
+	zsd_rseq_ok = true;
+}
+
+bool zsd_rseq_usable(void)
+{
+	pthread_once(&zsd_rseq_once, zsd_rseq_probe);
+	return zsd_rseq_ok;
+}
+
+long zsd_rseq_offset(void)
+{
+	return (long)__rseq_offset;
+}
+
+/*
+ * The rseq critical section. Returns a slot of the current CPU with owner == 1
+ * committed, or NULL when all its slots are busy or closed (or the CPU number is out
+ * of range, e.g. this thread's rseq registration failed: cpu_id is then ~0u or ~1u).
+ *
+ * Critical section = [1, 2): the commit "store owner = 1" is its last instruction.
+ * The descriptor (struct rseq_cs: version, flags, start_ip, post_commit_offset,
+ * abort_ip) lives in __rseq_cs; the abort handler, preceded by glibc's signature as
+ * the kernel requires, lives in __rseq_failure and restarts from label 0, which
+ * re-arms rseq->rseq_cs (the kernel clears it on abort).
+ */
+#if defined(__x86_64__)
+static inline struct zsd_slot *zsd_rseq_acquire(struct zs_deferred *d)
+{
+	struct zsd_slot *s;
+	unsigned long tmp, end;
+
+	__asm__ __volatile__(
+		".pushsection __rseq_cs, \"aw\"\n\t"
+		".balign 32\n"
+		"66:\n\t"
+		".long 0, 0\n\t"
+		".quad 1f, 2f - 1f, 4f\n\t"
+		".popsection\n"
+		"0:\n\t"
+		/* rseq->rseq_cs = &descriptor: from here the kernel watches [1, 2) */
+		"leaq 66b(%%rip), %[tmp]\n\t"
+		"movq %[tmp], %%fs:8(%[off])\n"
+		"1:\n\t"
+		/* cpu = rseq->cpu_id, valid until we are preempted or migrated */
+		"movl %%fs:4(%[off]), %k[tmp]\n\t"
+		"cmpl %k[n], %k[tmp]\n\t"
+		"jae 5f\n\t"
+		/* tmp = this CPU's first sub-slot, end = past its last */
+		"shlq $" ZSD_STR(ZSD_CPU_SHIFT) ", %[tmp]\n\t"
+		"addq %[base], %[tmp]\n\t"
+		"leaq " ZSD_STR(ZSD_CPU_STRIDE) "(%[tmp]), %[end]\n"
+		"6:\n\t"
+		/* owner (bytes 0..3) and closed (bytes 4..7) both 0: take this one */
+		"cmpq $0, (%[tmp])\n\t"
+		"je 7f\n\t"
+		"addq $" ZSD_STR(ZSD_SLOT_BYTES) ", %[tmp]\n\t"
+		"cmpq %[end], %[tmp]\n\t"
+		"jb 6b\n\t"
+		"jmp 5f\n"
+		"7:\n\t"
+		/* commit: owner = 1, the last instruction of the section */
+		"movl $1, (%[tmp])\n"
+		"2:\n\t"
+		"movq %[tmp], %[s]\n\t"
+		"jmp 3f\n\t"
+		".pushsection __rseq_failure, \"ax\"\n\t"
+		".long " ZSD_STR(RSEQ_SIG) "\n"
+		"4:\n\t"
+		"jmp 0b\n\t"
+		".popsection\n"
+		"5:\n\t"
+		"xorl %k[s], %k[s]\n"
+		"3:\n"
+		: [s] "=&r" (s), [tmp] "=&r" (tmp), [end] "=&r" (end)
+		: [off] "r" (d->rseq_off), [n] "r" (d->nr_cpus), [base] "r" (d->slots)
+		: "memory", "cc");
+	return s;
+}
+#elif defined(__aarch64__) && defined(RSEQ_SIG_CODE)
+static inline struct zsd_slot *zsd_rseq_acquire(struct zs_deferred *d)
+{
+	struct zsd_slot *s;
+	unsigned long tmp, rs, end;
+
+	__asm__ __volatile__(
+		".pushsection __rseq_cs, \"aw\"\n\t"
+		".balign 32\n"
+		"66:\n\t"
+		".long 0, 0\n\t"
+		".quad 1f, 2f - 1f, 4f\n\t"
+		".popsection\n"
+		"0:\n\t"
+		/* rs = &rseq (thread pointer + __rseq_offset); rseq->rseq_cs = &descriptor */
+		"adrp %[tmp], 66b\n\t"
+		"add %[tmp], %[tmp], :lo12:66b\n\t"
+		"mrs %[rs], tpidr_el0\n\t"
+		"add %[rs], %[rs], %[off]\n\t"
+		"str %[tmp], [%[rs], #8]\n"
+		"1:\n\t"
+		"ldr %w[tmp], [%[rs], #4]\n\t"
+		"cmp %w[tmp], %w[n]\n\t"
+		"b.hs 5f\n\t"
+		"add %[tmp], %[base], %[tmp], lsl #" ZSD_STR(ZSD_CPU_SHIFT) "\n\t"
+		"add %[end], %[tmp], #" ZSD_STR(ZSD_CPU_STRIDE) "\n"
+		"6:\n\t"
+		/* owner and closed, one 8-byte load */
+		"ldr %[s], [%[tmp]]\n\t"
+		"cbz %[s], 7f\n\t"
+		"add %[tmp], %[tmp], #" ZSD_STR(ZSD_SLOT_BYTES) "\n\t"
+		"cmp %[tmp], %[end]\n\t"
+		"b.lo 6b\n\t"
+		"b 5f\n"
+		"7:\n\t"
+		"mov %w[s], #1\n\t"
+		/* commit: owner = 1, the last instruction of the section */
+		"str %w[s], [%[tmp]]\n"
+		"2:\n\t"
+		"mov %[s], %[tmp]\n\t"
+		"b 3f\n\t"
+		".pushsection __rseq_failure, \"ax\"\n\t"
+		".inst " ZSD_STR(RSEQ_SIG_CODE) "\n"
+		"4:\n\t"
+		"b 0b\n\t"
+		".popsection\n"
+		"5:\n\t"
+		"mov %[s], #0\n"
+		"3:\n"
+		: [s] "=&r" (s), [tmp] "=&r" (tmp), [rs] "=&r" (rs), [end] "=&r" (end)
+		: [off] "r" (d->rseq_off), [n] "r" (d->nr_cpus), [base] "r" (d->slots)
+		: "memory", "cc");
+	return s;
+}
+#else
+static inline struct zsd_slot *zsd_rseq_acquire(struct zs_deferred *d)
+{
+	(void)d;
+	return NULL;	/* never selected: zsd_rseq_usable() is false */
+}
+#endif
+
+void zsd_relax(unsigned int spins)
+{
+	if (spins < 64) {
+#if defined(__x86_64__)
+		__builtin_ia32_pause();
+#elif defined(__aarch64__)
+		__asm__ __volatile__("yield" ::: "memory");
+#endif
+	} else {
+		/* The holder may be preempted (more threads than CPUs): let it run. */
+		sched_yield();
+	}
+}
+
+/* CAS acquire of a slot (fallback and per-class): see the handshake at the top. */
+static inline bool zsd_cas_try(struct zsd_slot *s)
+{
+	uint32_t zero = 0;
+
+	if (__atomic_load_n(&s->owner, __ATOMIC_RELAXED))
+		return false;
+	if (!__atomic_compare_exchange_n(&s->owner, &zero, 1, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_RELAXED))
+		return false;
+	/* seq_cst load after the seq_cst CAS: pairs with the taker's store-then-load */
+	if (likely(!__atomic_load_n(&s->closed, __ATOMIC_SEQ_CST)))
+		return true;
+	__atomic_store_n(&s->owner, 0, __ATOMIC_RELEASE);
+	return false;
+}
+
+static __attribute__((noinline)) struct zsd_slot *zsd_try_acquire(struct zs_deferred *d)
+{
+	int cpu = sched_getcpu();
+	struct zsd_slot *s, *end;
+
+	if (unlikely(cpu < 0))
+		cpu = 0;
+	s = &d->slots[((unsigned int)cpu % d->nr_cpus) << ZSD_SUB_SHIFT];
+	/* The CPU's sub-slots in order, as the rseq path does. */
+	for (end = s + ZSD_SUBSLOTS; s < end; s++)
+		if (likely(zsd_cas_try(s)))
+			return s;
+	return NULL;
+}
+
+static __attribute__((noinline)) struct zsd_slot *zsd_spin_acquire(struct zs_deferred *d,
+								    unsigned long value)
+{
+	unsigned int idx = d->extra.route(d->private, value), spins = 0;
+	struct zsd_slot *s;
+
+	if (unlikely(idx >= d->nr_slots))
+		return NULL;
+	s = &d->slots[idx];
+	while (!zsd_cas_try(s))
+		zsd_relax(spins++);
+	return s;
+}
+
+/*
+ * With the slot owned, everything but the common case: no page yet, first value of a
+ * page (stamp the clock), a page that fills (FULL_QUEUED: queue it now, while we own
+ * the slot, so a flush finds it queued) or is full (FULL: swap and push again).
+ * r is what push() said on the fast path, or -1 if it was not called.
+ * false: the value was not stored (no spare page, or push() refuses an empty page).
+ */
+static __attribute__((noinline)) bool zsd_slot_store_slow(struct zs_deferred *d,
+							   struct zsd_slot *s,
+							   unsigned long value, int r)
+{
+	unsigned int c;
+
+	if (r == ZS_PUSH_FULL_QUEUED) {
+		ZSD_WRITE_ONCE(s->count, s->count + 1);
+		ZSD_WRITE_ONCE(s->pushed, s->pushed + 1);
+		zsd_slot_swap(d, s);
+		return true;
+	}
+	if (r == ZS_PUSH_FULL) {
+		zsd_slot_swap(d, s);	/* the value was not stored: new page, push again */
+	} else if (!s->buf) {
+		zsd_slot_swap(d, s);	/* installs a spare page if there is one */
+	}
+	if (!s->buf)
+		return false;
+	c = s->count;
+	if (c == 0)
+		ZSD_WRITE_ONCE(s->first_ns, zsd_now_ns());	/* once per page */
+	r = d->push(s->buf, c, value);
+	if (r == ZS_PUSH_FULL)
+		return false;		/* refused even a fresh or partial page: give up */
+	ZSD_WRITE_ONCE(s->count, c + 1);
+	ZSD_WRITE_ONCE(s->pushed, s->pushed + 1);
+	if (r == ZS_PUSH_FULL_QUEUED)
+		zsd_slot_swap(d, s);
+	return true;
+}
+
+/* With the slot owned: store the value. The common case stays in the caller. */
+static inline bool zsd_slot_store(struct zs_deferred *d, struct zsd_slot *s,
+				  unsigned long value)
+{
+	unsigned int c = s->count;
+	int r = -1;
+
+	if (likely(s->buf && c != 0)) {
+		r = d->push(s->buf, c, value);
+		if (likely(r == ZS_PUSH_OK)) {
+			ZSD_WRITE_ONCE(s->count, c + 1);
+			ZSD_WRITE_ONCE(s->pushed, s->pushed + 1);
+			return true;
+		}
+	}
+	return zsd_slot_store_slow(d, s, value, r);
+}
+
+bool zsd_push_slots(struct zs_deferred *d, unsigned long value)
+{
+	struct zsd_slot *s;
+	bool ok;
+
+	if (likely(d->lock_mode == ZSD_LOCK_RSEQ)) {
+		s = zsd_rseq_acquire(d);
+		if (unlikely(!s))
+			goto fallback;
+		/*
+		 * The section read owner == 0 and closed == 0 with plain loads. Our later
+		 * reads of buf/count must not be satisfied before those loads, or we could
+		 * miss what the previous holder (store-release of owner) or a taker
+		 * (store-release of closed) wrote. x86-64 never reorders loads with loads,
+		 * so this is only a compiler barrier there; on aarch64 it is dmb ishld.
+		 */
+#if defined(ZSMEM_TSAN)
+		/*
+		 * ThreadSanitizer sees neither the asm nor fences (and rejects the latter):
+		 * give it the acquire edges from the last releases of owner and closed.
+		 * These are plain moves on x86-64, and acquire loads order what follows
+		 * on any architecture.
+		 */
+		(void)__atomic_load_n(&s->owner, __ATOMIC_ACQUIRE);
+		(void)__atomic_load_n(&s->closed, __ATOMIC_ACQUIRE);
+#else
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+#endif
+	} else if (d->lock_mode == ZSD_LOCK_TRY) {
+		s = zsd_try_acquire(d);
+		if (unlikely(!s))
+			goto fallback;
+	} else {
+		s = zsd_spin_acquire(d, value);
+		if (unlikely(!s))
+			goto fallback;
+	}
+	ok = zsd_slot_store(d, s, value);
+	/*
+	 * Release: every write to the slot and the buffer above happens-before whatever
+	 * the next owner (pusher or taker) does after seeing owner == 0.
+	 */
+	__atomic_store_n(&s->owner, 0, __ATOMIC_RELEASE);
+	if (likely(ok))
+		return true;
+fallback:
+	ZSD_ADD(d->fallbacks, 1);
+	return false;
+}
+
+void zsd_slots_close_begin(struct zs_deferred *d, unsigned int first, unsigned int n)
+{
+	unsigned int i;
+
+	/*
+	 * Step 1. seq_cst so that, in the CAS modes, the store is ordered before our
+	 * loads of owner (store-load: mfence / stlr + ldar). In rseq mode the membarrier
+	 * syscall that follows is itself a full barrier.
+	 */
+	for (i = first; i < first + n; i++)
+		__atomic_store_n(&d->slots[i].closed, 1, __ATOMIC_SEQ_CST);
+	if (d->lock_mode == ZSD_LOCK_RSEQ) {
+		/*
+		 * Step 2: no rseq section that read closed == 0 is still in flight on these
+		 * CPUs. The slots of one CPU: target it; more: fence every CPU at once (one
+		 * IPI round instead of n syscalls).
+		 */
+		bool one_cpu = (first >> ZSD_SUB_SHIFT) == ((first + n - 1) >> ZSD_SUB_SHIFT);
+		int r = one_cpu ? zsd_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
+						 MEMBARRIER_CMD_FLAG_CPU,
+						 (int)(first >> ZSD_SUB_SHIFT))
+				: zsd_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0);
+
+		/* EINVAL for one CPU: a CPU number the kernel rejects; nothing runs there. */
+		if (r != 0 && !(one_cpu && errno == EINVAL)) {
+			/* Registered at create, so this cannot fail; going on would be unsafe. */
+			perror("zsmem: membarrier(PRIVATE_EXPEDITED_RSEQ)");
+			abort();
+		}
+	}
+}
+
+bool zsd_slot_quiet(struct zsd_slot *s)
+{
+	/*
+	 * Step 3 (after zsd_slots_close_begin): acquire pairs with the holder's
+	 * store-release of owner = 0, so its count/buf updates are visible to us; seq_cst
+	 * for the CAS modes' store-then-load handshake.
+	 */
+	return __atomic_load_n(&s->owner, __ATOMIC_SEQ_CST) == 0;
+}
+
+void zsd_slots_close(struct zs_deferred *d, unsigned int first, unsigned int n)
+{
+	unsigned int i, spins;
+
+	zsd_slots_close_begin(d, first, n);
+	for (i = first; i < first + n; i++) {
+		spins = 0;
+		while (!zsd_slot_quiet(&d->slots[i]))
+			zsd_relax(spins++);
+	}
+}
+
+void zsd_slot_open(struct zs_deferred *d, struct zsd_slot *s)
+{
+	(void)d;
+	/* Step 5: publish the new buf/count before a pusher can see closed == 0. */
+	__atomic_store_n(&s->closed, 0, __ATOMIC_RELEASE);
+}
