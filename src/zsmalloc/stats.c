@@ -210,6 +210,9 @@ ZS_API int zs_pool_check(struct zs_pool *pool)
 			    !!(class->nonempty & (1u << g)) != !!nr)
 				ZS_BAD("class %u: group %u holds %lu zspages, counted %lu",
 				       class->index, g, nr, class->nr_fullness[g]);
+			/* An emptied zspage is released at once, never kept. */
+			if (g == ZS_FULLNESS_EMPTY && nr)
+				ZS_BAD("class %u: %lu empty zspages kept", class->index, nr);
 			zspages += nr;
 		}
 		if (zspages != class->zspages ||

@@ -61,6 +61,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "zsmem/zsmalloc.h"
 #include "zsmalloc/zs_hooks.h"
@@ -320,18 +321,24 @@ struct size_class {
  *   nr + nr_dirty + (pages being flushed) <= mapped <= cap
  *   mapped == ZS_REGION_PAGES * |regions|
  *   every page on the stack has been madvise(MADV_DONTNEED)'d or never touched;
+ *   stack[0..sorted) is in descending address order (the rest: pushed since), sorted <= nr
  *   dirty[] holds freed pages still resident, nr_dirty <= ZS_DIRTY_MAX
  */
 struct zs_pagesrc {
 	pthread_mutex_t lock;
 	uintptr_t *stack;
-	size_t nr, cap, mapped;
+	size_t nr, sorted, cap, mapped;
 	uintptr_t *dirty, *spare;	/* spare: the flusher's batch */
+	uintptr_t *sortbuf;		/* the flusher's radix sort buffer (after both) */
 	size_t nr_dirty;
 	bool flushing;
+	pthread_cond_t flushed;		/* signalled when flushing goes false */
 	struct zs_region *regions;
 	struct zs_list free_descs;
 	size_t desc_size;
+	int pidfd;			/* our own pidfd for process_madvise, or -1 */
+	pid_t pid;			/* the process pidfd names (a forked child differs) */
+	_Atomic bool pidfd_ok;		/* process_madvise(MADV_DONTNEED) works */
 };
 
 struct zs_region {

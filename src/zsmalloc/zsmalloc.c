@@ -467,115 +467,289 @@ ZS_API void zs_free(struct zs_pool *pool, unsigned long handle)
 		zs_zspage_release(pool, empty);
 }
 
-#define ZS_BATCH_STACK	1024
-#define ZS_PREFETCH_DESC	8	/* descriptors this many handles ahead */
-#define ZS_PREFETCH_SLOT	4	/* slot headers this many ahead */
-
 /*
- * Hides the cache misses of a run: the descriptor of handle i + 8 and the slot header
- * of handle i + 4, if they are in the same class (whose lock we hold, so their
- * zspages cannot be recycled under us).
+ * zs_free_batch
+ * -------------
+ * The deferred free drains hand us a page of handles at a time (512 or 1024). One by
+ * one, each free pays a lock round trip, a fullness relink, cold misses on the cell
+ * and the slot, and for an emptied zspage two page-source lock rounds. The batch:
+ *
+ *   1. reads every cell once (prefetched ahead) and counting-sorts (location,
+ *      handle) pairs by class; the descriptors are prefetched on the way;
+ *   2. within a class run, sorts by location, so the frees of one zspage are
+ *      consecutive (exit-path batches arrive nearly sorted: insertion sort is
+ *      linear on them);
+ *   3. under one class-lock acquisition per run, frees zspage by zspage: the cells
+ *      are re-read under the lock (pass A; compaction may have moved objects since
+ *      step 1: a moved object just ends its group early), then (pass B) the
+ *      fullness relink is done once per zspage, and a zspage whose every remaining
+ *      object is in the group is released whole, without writing free-list links
+ *      into its cold slots (on the exit path the slot misses are most of the cost
+ *      left; debug builds still check every slot header);
+ *   4. releases every emptied zspage of the batch after the last lock is dropped:
+ *      pages go to the page source 64 at a time and the descriptors in one splice,
+ *      where one-by-one frees take the page-source lock twice per zspage.
+ *
+ * Measure with tests/zsmalloc/zs_batch_speed (exit-path scenario, one-by-one vs batch).
  */
-static inline void zs_batch_prefetch(const struct size_class *class, const unsigned long *h,
-				     size_t n, size_t i)
-{
-	size_t j = i + ZS_PREFETCH_DESC;
-	unsigned long loc;
+#define ZS_BATCH_STACK		1024	/* a drain's page of u32 values; larger batches malloc */
+#define ZS_PREFETCH_CELL	16	/* cells this many handles ahead (step 1) */
+#define ZS_PREFETCH_SLOT	8	/* slot headers this many entries ahead (step 3) */
 
-	if (j < n && h[j]) {
-		loc = zs_load_relaxed(zs_cell(h[j]));
-		if (zs_loc_class(loc) == class->index)
-			__builtin_prefetch(zs_loc_zspage(loc));
-	}
-	j = i + ZS_PREFETCH_SLOT;
-	if (j < n && h[j]) {
-		loc = zs_load_relaxed(zs_cell(h[j]));
-		if (zs_loc_class(loc) == class->index)
-			__builtin_prefetch(zs_slot_word(class, zs_loc_zspage(loc),
-							zs_loc_idx(loc)), 1);
+struct zs_bent {
+	unsigned long loc;		/* the cell as seen in step 1; a hint only */
+	unsigned long handle;
+};
+
+/* By location: groups a class run by zspage, slots in address order within one. */
+static void zs_bent_sort(struct zs_bent *e, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		struct zs_bent x = e[i];
+
+		for (j = i; j > 0 && e[j - 1].loc > x.loc; j--)
+			e[j] = e[j - 1];
+		e[j] = x;
 	}
 }
 
-ZS_API void zs_free_batch(struct zs_pool *pool, unsigned long *handles, size_t n)
+static int zs_bent_cmp(const void *a, const void *b)
 {
-	unsigned long stack_tmp[ZS_BATCH_STACK];
-	unsigned char stack_key[ZS_BATCH_STACK];
-	size_t count[ZS_NR_SIZE_SLOTS + 1] = { 0 }, pos[ZS_NR_SIZE_SLOTS + 1];
-	unsigned long *tmp = stack_tmp;
-	unsigned char *key = stack_key;
-	struct zs_list empty;
-	size_t i, j;
+	unsigned long x = ((const struct zs_bent *)a)->loc, y = ((const struct zs_bent *)b)->loc;
 
-	if (!n)
-		return;
-	if (n > ZS_BATCH_STACK) {
-		tmp = zs_fault() ? NULL : malloc(n * (sizeof(*tmp) + 1));
-		if (!tmp) {	/* no memory to sort: free one by one */
-			for (i = 0; i < n; i++)
-				zs_free(pool, handles[i]);
-			return;
+	return x < y ? -1 : x > y;
+}
+
+/* A handle already freed (twice in the batch, or before): never silent. */
+static __attribute__((noreturn, cold)) void zs_batch_double_free(struct zs_pool *pool,
+								  unsigned long handle)
+{
+	zs_die("zs_free_batch: pool %s: handle %#lx is not allocated (double free?)",
+	       pool->name, handle);
+}
+
+static inline void zs_batch_check_slot(struct zs_pool *pool, const struct size_class *class,
+				       unsigned long loc, unsigned long handle)
+{
+#ifdef ZSMEM_DEBUG
+	if (class->hdr && *zs_slot_word(class, zs_loc_zspage(loc), zs_loc_idx(loc)) !=
+			  (handle | 1))
+		zs_die("zs_free_batch: pool %s: handle %#lx: slot header corrupt", pool->name,
+		       handle);
+#else
+	(void)pool, (void)class, (void)loc, (void)handle;
+#endif
+}
+
+#define ZS_BENT_WHOLE	1UL	/* in zs_bent.loc: its group empties the zspage */
+
+/*
+ * Frees the group e[i..j) of one zspage, class->lock held: pass B below. *pf: the
+ * next entry whose slot header to prefetch.
+ */
+static void zs_free_group(struct zs_pool *pool, struct size_class *class,
+			  struct zs_bent *e, size_t i, size_t j, size_t n, size_t *pf,
+			  struct zs_list *empty)
+{
+	struct zspage *zp = zs_loc_zspage(e[i].loc);
+	size_t k;
+
+	if (e[i].loc & ZS_BENT_WHOLE) {
+		/*
+		 * The group holds every object left: the zspage goes back whole, and a new
+		 * zspage rewrites its slot links, so its (cold) slots need no writes. The
+		 * free bit is tested again as each cell is pushed: a handle given twice
+		 * was counted twice in pass A and is caught here.
+		 */
+		for (k = i; k < j; k++) {
+			_Atomic unsigned long *cell = zs_cell(e[k].handle);
+
+			if (unlikely(zs_load_relaxed(cell) & ZS_CELL_FREE))
+				zs_batch_double_free(pool, e[k].handle);
+			zs_batch_check_slot(pool, class, e[k].loc & ~ZS_BENT_WHOLE, e[k].handle);
+			zs_cell_push(class, cell);
 		}
-		key = (unsigned char *)(tmp + n);
+		zp->inuse = 0;
+		zp->huge_handle = 0;
+		class->obj_used -= j - i;
+		zs_group_del(class, zp);
+		zs_remove_zspage(class, zp);
+		zs_list_add(&zp->node, empty);
+		return;
 	}
 
-	/* Counting sort by class index; zero handles get key 255 and sort last. */
+	/*
+	 * Fewer than inuse: objects outside the group stay. (More would be a duplicate,
+	 * caught below.) Usually some stay for good; but when compaction moved objects
+	 * between step 1 and the lock, one zspage can make two non-adjacent groups that
+	 * together free it all, so the last one may still empty it.
+	 */
+	for (k = i; k < j; k++) {
+		_Atomic unsigned long *cell = zs_cell(e[k].handle);
+
+		/*
+		 * Only slots of zspages that stay are prefetched, from locations read in
+		 * pass A: we still hold the lock, so they are current.
+		 */
+		for (; *pf < n && *pf < k + ZS_PREFETCH_SLOT; ++*pf) {
+			unsigned long loc = e[*pf].loc;
+
+			if (!(loc & ZS_BENT_WHOLE))
+				__builtin_prefetch(zs_slot_word(class, zs_loc_zspage(loc),
+								zs_loc_idx(loc)), 1);
+		}
+		if (unlikely(zs_load_relaxed(cell) & ZS_CELL_FREE))
+			zs_batch_double_free(pool, e[k].handle);
+		zs_batch_check_slot(pool, class, e[k].loc, e[k].handle);
+		zs_obj_free(class, zp, zs_loc_idx(e[k].loc));
+		zs_cell_push(class, cell);
+	}
+	if (unlikely(!zp->inuse)) {
+		zs_group_del(class, zp);
+		zs_remove_zspage(class, zp);
+		zs_list_add(&zp->node, empty);
+		return;
+	}
+	zs_fix_fullness(class, zp);	/* once per zspage, not once per object */
+}
+
+/* Steps 2 and 3 for one class run e[0..n). */
+static void zs_free_class_run(struct zs_pool *pool, struct size_class *class,
+			      struct zs_bent *e, size_t n, struct zs_list *empty)
+{
+	size_t i, j, pf = 0;
+
+	if (n > 64)	/* a random batch of one class: not nearly sorted */
+		qsort(e, n, sizeof(*e), zs_bent_cmp);
+	else
+		zs_bent_sort(e, n);
+	if (unlikely(pool->flags & ZS_POOL_LEGACY_LOCK))
+		pthread_rwlock_rdlock(&pool->legacy_lock);
+	pthread_mutex_lock(&class->lock);
+	/*
+	 * Pass A: re-read every cell under the lock (compaction may have moved objects
+	 * since step 1: a moved object just ends its group early), split the run into
+	 * groups of one zspage and mark the groups that free all its objects.
+	 */
+	for (i = 0; i < n; i = j) {
+		struct zspage *zp = NULL;
+
+		for (j = i; j < n; j++) {
+			unsigned long loc = zs_load_relaxed(zs_cell(e[j].handle));
+
+			if (unlikely(loc & ZS_CELL_FREE))
+				zs_batch_double_free(pool, e[j].handle);
+			if (zp && zs_loc_zspage(loc) != zp)
+				break;
+			zp = zs_loc_zspage(loc);
+			e[j].loc = loc;
+		}
+		if (j - i == zp->inuse)
+			for (size_t k = i; k < j; k++)
+				e[k].loc |= ZS_BENT_WHOLE;
+	}
+	/*
+	 * Pass B: free group by group. Adjacent groups never share a zspage, and a
+	 * group marked whole holds all of its zspage's objects, so no other group
+	 * of the run names that zspage (short of a duplicate handle, which dies).
+	 */
+	for (i = 0; i < n; i = j) {
+		struct zspage *zp = zs_loc_zspage(e[i].loc);
+
+		for (j = i + 1; j < n && zs_loc_zspage(e[j].loc) == zp; j++)
+			;
+		zs_free_group(pool, class, e, i, j, n, &pf, empty);
+	}
+	pthread_mutex_unlock(&class->lock);
+	if (unlikely(pool->flags & ZS_POOL_LEGACY_LOCK))
+		pthread_rwlock_unlock(&pool->legacy_lock);
+}
+
+/* Steps 1-4; ent, loc and key have room for n entries. */
+static void zs_free_batch_sorted(struct zs_pool *pool, unsigned long *handles, size_t n,
+				 struct zs_bent *ent, unsigned long *loc, unsigned char *key)
+{
+	size_t count[ZS_NR_SIZE_SLOTS + 1] = { 0 }, pos[ZS_NR_SIZE_SLOTS + 1];
+	struct zs_list empty;
+	size_t i, j, nlive;
+
+	/* Step 1: one pass over the cells; zero handles get key 255 and sort last. */
 	for (i = 0; i < n; i++) {
 		unsigned long h = handles[i];
 
-#ifdef ZSMEM_DEBUG
-		if (h)
-			zs_check_handle(pool, h, "zs_free_batch");
-#endif
-		if (i + 16 < n && handles[i + 16])	/* cells are cold: ask early */
-			__builtin_prefetch((void *)handles[i + 16]);
-		if (h) {
-			unsigned long loc = zs_load_relaxed(zs_cell(h));
-
-			if (unlikely(loc & ZS_CELL_FREE))
-				zs_die("zs_free_batch: pool %s: handle %#lx is not allocated "
-				       "(double free?)", pool->name, h);
-			key[i] = (unsigned char)zs_loc_class(loc);
-		} else {
+		if (i + ZS_PREFETCH_CELL < n && handles[i + ZS_PREFETCH_CELL])
+			__builtin_prefetch((void *)handles[i + ZS_PREFETCH_CELL]);
+		if (!h) {
 			key[i] = ZS_NR_SIZE_SLOTS;
+			count[ZS_NR_SIZE_SLOTS]++;
+			continue;
 		}
+#ifdef ZSMEM_DEBUG
+		zs_check_handle(pool, h, "zs_free_batch");
+#endif
+		loc[i] = zs_load_relaxed(zs_cell(h));
+		if (unlikely(loc[i] & ZS_CELL_FREE))
+			zs_batch_double_free(pool, h);
+		/* Only an address: harmless even if compaction recycles it meanwhile. */
+		__builtin_prefetch(zs_loc_zspage(loc[i]));
+		key[i] = (unsigned char)zs_loc_class(loc[i]);
 		count[key[i]]++;
 	}
 	for (i = 0, j = 0; i <= ZS_NR_SIZE_SLOTS; i++) {
 		pos[i] = j;
 		j += count[i];
 	}
-	for (i = 0; i < n; i++)
-		tmp[pos[key[i]]++] = handles[i];
-	memcpy(handles, tmp, n * sizeof(*handles));
-	if (tmp != stack_tmp)
-		free(tmp);
-
-	/* One class-lock acquisition per run; release emptied zspages after unlocking. */
-	zs_list_init(&empty);
-	for (i = 0; i < n && handles[i];) {
-		struct size_class *class =
-			pool->size_class[zs_loc_class(zs_load_relaxed(zs_cell(handles[i])))];
-		unsigned int ci = class->index;
-
-		if (unlikely(pool->flags & ZS_POOL_LEGACY_LOCK))
-			pthread_rwlock_rdlock(&pool->legacy_lock);
-		pthread_mutex_lock(&class->lock);
-		do {
-			struct zspage *zp;
-
-			zs_batch_prefetch(class, handles, n, i);
-			zp = zs_free_locked(pool, class, zs_cell(handles[i]));
-
-			if (zp)
-				zs_list_add(&zp->node, &empty);
-			i++;
-		} while (i < n && handles[i] &&
-			 zs_loc_class(zs_load_relaxed(zs_cell(handles[i]))) == ci);
-		pthread_mutex_unlock(&class->lock);
-		if (unlikely(pool->flags & ZS_POOL_LEGACY_LOCK))
-			pthread_rwlock_unlock(&pool->legacy_lock);
-		zs_zspage_release_list(pool, &empty);
+	nlive = n - count[ZS_NR_SIZE_SLOTS];
+	for (i = 0; i < n; i++) {
+		if (key[i] == ZS_NR_SIZE_SLOTS)
+			continue;
+		ent[pos[key[i]]].loc = loc[i];
+		ent[pos[key[i]]++].handle = handles[i];
 	}
+	/* The documented side effect: handles[] ends up grouped by class, zeros last. */
+	for (i = 0; i < nlive; i++)
+		handles[i] = ent[i].handle;
+	for (; i < n; i++)
+		handles[i] = 0;
+
+	zs_list_init(&empty);
+	for (i = 0; i < nlive; i = j) {
+		unsigned int ci = zs_loc_class(ent[i].loc);
+
+		for (j = i + 1; j < nlive && zs_loc_class(ent[j].loc) == ci; j++)
+			;
+		zs_free_class_run(pool, pool->size_class[ci], ent + i, j - i, &empty);
+	}
+	/* Step 4: after the last class lock is dropped. */
+	zs_zspage_release_list(pool, &empty);
+}
+
+ZS_API void zs_free_batch(struct zs_pool *pool, unsigned long *handles, size_t n)
+{
+	struct zs_bent stack_ent[ZS_BATCH_STACK];
+	unsigned long stack_loc[ZS_BATCH_STACK];
+	unsigned char stack_key[ZS_BATCH_STACK];
+	const size_t esz = sizeof(struct zs_bent) + sizeof(unsigned long) + 1;
+	struct zs_bent *ent;
+	size_t i;
+
+	if (!n)
+		return;
+	if (n <= ZS_BATCH_STACK) {
+		zs_free_batch_sorted(pool, handles, n, stack_ent, stack_loc, stack_key);
+		return;
+	}
+	ent = zs_fault() ? NULL : malloc(n * esz);
+	if (!ent) {	/* no memory to sort: free one by one */
+		for (i = 0; i < n; i++)
+			zs_free(pool, handles[i]);
+		return;
+	}
+	zs_free_batch_sorted(pool, handles, n, ent, (unsigned long *)(ent + n),
+			     (unsigned char *)((unsigned long *)(ent + n) + n));
+	free(ent);
 }
 
 /* ---------------------------------------------------------------------------------- */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* A double free aborts (SIGABRT) with a clear message on stderr in every build; in
- * ZSMEM_DEBUG builds a handle from another pool does too. */
+/* A double free aborts (SIGABRT) with a clear message on stderr in every build, also
+ * a handle given twice to one zs_free_batch() (whether or not the batch empties the
+ * zspage); in ZSMEM_DEBUG builds a handle from another pool does too. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,17 @@ static void expect_abort(int which, const char *msg)
 		if (which == 0) {
 			zs_free(a, h);
 			zs_free(a, h);
+		} else if (which == 2) {
+			/* Counted twice, the pair looks like the whole zspage. */
+			unsigned long h2 = zs_malloc(a, 100), v[2] = { h, h };
+
+			(void)h2;
+			zs_free_batch(a, v, 2);
+		} else if (which == 3) {
+			/* More than the zspage holds: freed object by object. */
+			unsigned long v[3] = { h, h, 0 };
+
+			zs_free_batch(a, v, 3);
 		} else {
 			zs_free(b, h);
 		}
@@ -46,6 +58,8 @@ static void expect_abort(int which, const char *msg)
 int main(void)
 {
 	expect_abort(0, "double free");
+	expect_abort(2, "double free");
+	expect_abort(3, "double free");
 #ifdef ZSMEM_DEBUG
 	expect_abort(1, "belongs to another pool");
 #endif

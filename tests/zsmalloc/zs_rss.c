@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Pages really go back to the OS: the process RSS (/proc/self/statm) falls when all
- * objects are freed, and when half are freed and the pool compacted. */
+ * objects are freed, and when half are freed and the pool compacted; in a forked
+ * child too (which must give back its own pages, never the parent's). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "zsmem/zsmalloc.h"
@@ -73,6 +75,41 @@ int main(void)
 	low = rss_pages();
 	CHECKF(pages > 0 && full - low >= pages * 8 / 10, "compaction freed %ld pages, rss fell %ld",
 	       pages, full - low);
+	for (i = 1; i < N; i += 2)
+		zs_free(pool, h[i]);
+
+	/*
+	 * A forked child frees everything in batches: its RSS falls (the page source
+	 * cannot use the parent's pidfd there and madvises itself), and the parent's
+	 * objects keep their bytes.
+	 */
+	fill(pool, &s);
+	{
+		pid_t pid = fork();
+		int st;
+
+		CHECK(pid >= 0);
+		if (pid == 0) {
+			full = rss_pages();
+			pages = (long)zs_get_total_pages(pool);
+			for (i = 0; i < N; i += 512)
+				zs_free_batch(pool, h + i, N - i < 512 ? N - i : 512);
+			low = rss_pages();
+			if (zs_get_total_pages(pool) || full - low < pages * 9 / 10) {
+				fprintf(stderr, "child: rss fell %ld pages of %ld\n", full - low, pages);
+				_exit(1);
+			}
+			_exit(0);
+		}
+		CHECK(waitpid(pid, &st, 0) == pid);
+		CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+	}
+	for (i = 0; i < N; i += 97) {
+		unsigned char b = 0;
+
+		zs_obj_read(pool, h[i], &b, 1);
+		CHECKF(b == 0xa5, "parent object %lu lost its bytes after the child's frees", i);
+	}
 	zs_destroy_pool(pool);
 	return T_PASS;
 }
