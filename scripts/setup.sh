@@ -8,4 +8,4 @@ scripts/deps.sh
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j"$(nproc)"
 mkdir -p out
-exec build/release/tools/zsbench/zsbench --json out/zsbench.json --plot-dir out "$@"
+exec build/release/tools/zsbench/zsbench -o out/zsbench "$@"

@@ -12,7 +12,11 @@
  *     from the page); then the whole framework: push all N (refused pushes freed
  *     synchronously), flush, with the time the caller spent and the time until every
  *     object was really freed. Medians over --reps repetitions, ratios against the
- *     synchronous free measured in the same run.
+ *     synchronous free measured in the same run. Besides wall time, the CPU time of
+ *     the whole process over the same interval (getrusage(RUSAGE_SELF): user + system,
+ *     every thread, so the drain workers count): a framework run can look fast on the
+ *     wall clock while a worker burns as much CPU as the synchronous free on another
+ *     core; on a busy machine CPU time is also the less noisy of the two.
  *
  * usage: zsd_bench [--handles N] [--reps R] [--runs K] [--workers W]
  * Prints one table and one JSON line. Exit 1 if a value was lost.
@@ -22,6 +26,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <zsmem/zsmalloc.h>
 
@@ -167,8 +172,20 @@ static const char *const drain_name[NR_DRAIN] = {
 	"framework plain",
 };
 
+/* User + system CPU time of every thread of the process, live or exited, in ns. */
+static uint64_t b_cpu_ns(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
+	       ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
+}
+
 struct drain_result {
 	double ns;		/* until every object is freed */
+	double cpu_ns;		/* CPU time of all threads over the same interval */
 	double caller_ns;	/* framework: time in zs_free_deferred() (+ sync fallbacks) */
 	uint64_t refused;
 	bool lost;
@@ -181,7 +198,7 @@ static struct drain_result bench_drain(enum drain_kind kind, unsigned long n, ui
 	struct drain_result r = { 0 };
 	unsigned long *h, i, kept, buf[HANDLES_PER_PAGE];
 	struct zs_pool_stats ps;
-	uint64_t t0, t1;
+	uint64_t t0, t1, c0;
 
 	if (!pool)
 		abort();
@@ -196,6 +213,7 @@ static struct drain_result bench_drain(enum drain_kind kind, unsigned long n, ui
 			abort();
 	}
 	h = b_fill(pool, n, seed, shared, &kept);
+	c0 = b_cpu_ns();
 	t0 = bench_now_ns();
 	switch (kind) {
 	case D_SYNC:
@@ -231,6 +249,7 @@ static struct drain_result bench_drain(enum drain_kind kind, unsigned long n, ui
 		break;
 	}
 	t1 = bench_now_ns();
+	r.cpu_ns = (double)(b_cpu_ns() - c0);
 	r.ns = (double)(t1 - t0);
 	if (kind != D_FW_GROUPED && kind != D_FW_PLAIN)
 		r.caller_ns = r.ns;
@@ -261,12 +280,13 @@ int main(int argc, char **argv)
 	struct push_result pr[3];
 	const char *const push_name[3] = { "rseq per-CPU", "fallback (no_rseq)", "v2 array" };
 	double dns[NR_DRAIN][64], dcaller[NR_DRAIN][64], med[2][NR_DRAIN], medc[2][NR_DRAIN];
+	double dcpu[NR_DRAIN][64], medcpu[2][NR_DRAIN];
 	uint64_t refused[2][NR_DRAIN] = { { 0 } };
 	unsigned int sc;
 	bool lost = false;
 	struct bench_table t;
 	struct bench_json j;
-	char c1[64], c2[64], c3[64], c4[64];
+	char c1[64], c2[64], c3[64], c4[64], c5[64], c6[64];
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "n:r:k:w:", opts, NULL)) != -1) {
@@ -318,7 +338,7 @@ int main(int argc, char **argv)
 	printf("\n");
 
 	for (sc = 0; sc < 2; sc++) {
-		static const int w2[5] = { 24, 12, 10, 12, 10 };
+		static const int w2[7] = { 24, 12, 10, 12, 12, 10, 10 };
 
 		/* Interleave the kinds within each repetition so drift hits all alike. */
 		for (rep = 0; rep < reps; rep++) {
@@ -327,6 +347,7 @@ int main(int argc, char **argv)
 
 				dns[i][rep] = dr.ns;
 				dcaller[i][rep] = dr.caller_ns;
+				dcpu[i][rep] = dr.cpu_ns;
 				refused[sc][i] += dr.refused;
 				lost |= dr.lost;
 			}
@@ -334,13 +355,15 @@ int main(int argc, char **argv)
 		for (i = 0; i < NR_DRAIN; i++) {
 			med[sc][i] = bench_median_d(dns[i], reps);
 			medc[sc][i] = bench_median_d(dcaller[i], reps);
+			medcpu[sc][i] = bench_median_d(dcpu[i], reps);
 		}
 		printf("%lu handles, %s, %u reps (medians), %u worker(s)\n", n,
 		       sc ? "pool shared with as many surviving objects" : "pool emptied",
 		       reps, workers);
-		bench_table_init(&t, stdout, 5, w2);
+		bench_table_init(&t, stdout, 7, w2);
 		bench_table_row(&t, (const char *const[]){ "free strategy", "ns/handle", "vs sync",
-							   "caller ns/h", "refused" });
+							   "caller ns/h", "cpu ns/h",
+							   "cpu vs sync", "refused" });
 		bench_table_rule(&t);
 		for (i = 0; i < NR_DRAIN; i++)
 			bench_table_row(&t, (const char *const[]){ drain_name[i],
@@ -348,6 +371,9 @@ int main(int argc, char **argv)
 				bench_fmt(c2, sizeof(c2), "%.2fx",
 					  bench_ratio(med[sc][D_SYNC], med[sc][i])),
 				bench_fmt(c3, sizeof(c3), "%.2f", medc[sc][i] / (double)n),
+				bench_fmt(c5, sizeof(c5), "%.2f", medcpu[sc][i] / (double)n),
+				bench_fmt(c6, sizeof(c6), "%.2fx",
+					  bench_ratio(medcpu[sc][D_SYNC], medcpu[sc][i])),
 				bench_fmt(c4, sizeof(c4), "%llu",
 					  (unsigned long long)refused[sc][i]) });
 		printf("\n");
@@ -375,6 +401,8 @@ int main(int argc, char **argv)
 
 			snprintf(key, sizeof(key), "%s_ns_per_handle%s", k[i], sfx);
 			bench_json_dbl(&j, key, med[sc][i] / (double)n);
+			snprintf(key, sizeof(key), "%s_cpu_ns_per_handle%s", k[i], sfx);
+			bench_json_dbl(&j, key, medcpu[sc][i] / (double)n);
 			if (i >= D_FW_GROUPED) {
 				snprintf(key, sizeof(key), "%s_caller_ns_per_handle%s", k[i], sfx);
 				bench_json_dbl(&j, key, medc[sc][i] / (double)n);
@@ -384,6 +412,10 @@ int main(int argc, char **argv)
 		bench_json_dbl(&j, key, bench_ratio(med[sc][D_SYNC], med[sc][D_GROUPED]));
 		snprintf(key, sizeof(key), "fw_grouped_speedup_vs_sync%s", sfx);
 		bench_json_dbl(&j, key, bench_ratio(med[sc][D_SYNC], med[sc][D_FW_GROUPED]));
+		snprintf(key, sizeof(key), "grouped_cpu_speedup_vs_sync%s", sfx);
+		bench_json_dbl(&j, key, bench_ratio(medcpu[sc][D_SYNC], medcpu[sc][D_GROUPED]));
+		snprintf(key, sizeof(key), "fw_grouped_cpu_speedup_vs_sync%s", sfx);
+		bench_json_dbl(&j, key, bench_ratio(medcpu[sc][D_SYNC], medcpu[sc][D_FW_GROUPED]));
 	}
 	bench_json_u64(&j, "lost", lost);
 	bench_json_obj_end(&j);

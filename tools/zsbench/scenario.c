@@ -55,7 +55,8 @@ struct rep_ctx {
 	atomic_uint_fast64_t next_chunk;
 	atomic_int fill_err;
 	/* results */
-	uint64_t *exit_ns;		/* per process */
+	uint64_t *exit_ns;		/* per process: wall time of its exit path */
+	uint64_t *exit_cpu_ns;		/* per process: CPU time of the same */
 	uint64_t fg_pages, fg_cpu_ns, sampler_cpu_ns;
 	struct zsb_sample *samples;
 	size_t nr_samples;
@@ -103,14 +104,17 @@ static void *exit_thread(void *arg)
 {
 	struct exit_arg *a = arg;
 	struct rep_ctx *c = a->c;
-	uint64_t first = a->p * c->ppp, t;
+	uint64_t first = a->p * c->ppp, t, cpu;
 
 	pthread_barrier_wait(&c->barrier);
 	t = bench_now_ns();
+	cpu = bench_thread_cpu_ns();
 	/* the exit path: every swap entry of the process, in address order */
 	for (uint64_t s = first; s < first + c->ppp; s++)
 		zsb_dev_release(c->dev, s);
 	c->exit_ns[a->p] = bench_now_ns() - t;
+	/* CPU too: with more threads than CPUs the wall time includes waiting to run */
+	c->exit_cpu_ns[a->p] = bench_thread_cpu_ns() - cpu;
 	return NULL;
 }
 
@@ -253,10 +257,11 @@ int zsb_run_rep(const struct zsb_opts *o, const struct bench_pages *ps, enum zsb
 	if (!c.dev)
 		return -1;
 	c.exit_ns = calloc(k, sizeof(*c.exit_ns));
+	c.exit_cpu_ns = calloc(k, sizeof(*c.exit_cpu_ns));
 	c.samples = malloc(MAX_SAMPLES * sizeof(*c.samples));
 	th = calloc(k, sizeof(*th));
 	args = calloc(k, sizeof(*args));
-	if (!c.exit_ns || !c.samples || !th || !args) {
+	if (!c.exit_ns || !c.exit_cpu_ns || !c.samples || !th || !args) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -333,6 +338,10 @@ int zsb_run_rep(const struct zsb_opts *o, const struct bench_pages *ps, enum zsb
 	qsort(c.exit_ns, k, sizeof(*c.exit_ns), cmp_u64);
 	r->exit_ns_proc_median = k & 1 ? (double)c.exit_ns[k / 2] :
 				 ((double)c.exit_ns[k / 2 - 1] + (double)c.exit_ns[k / 2]) / 2;
+	qsort(c.exit_cpu_ns, k, sizeof(*c.exit_cpu_ns), cmp_u64);
+	r->exit_cpu_ns_proc_median = k & 1 ? (double)c.exit_cpu_ns[k / 2] :
+				     ((double)c.exit_cpu_ns[k / 2 - 1] +
+				      (double)c.exit_cpu_ns[k / 2]) / 2;
 	/* the exit threads' CPU is in cpu1 - cpu0; take out the observers' */
 	r->cpu_ns = cpu1 - cpu0;
 	if (r->cpu_ns > c.fg_cpu_ns + c.sampler_cpu_ns + poll_cpu)
@@ -373,6 +382,7 @@ int zsb_run_rep(const struct zsb_opts *o, const struct bench_pages *ps, enum zsb
 out:
 	zsb_dev_destroy(c.dev);
 	free(c.exit_ns);
+	free(c.exit_cpu_ns);
 	free(c.samples);
 	free(th);
 	free(args);

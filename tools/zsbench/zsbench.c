@@ -31,7 +31,7 @@ struct zsb_result {
 	char err[160];
 	unsigned int reps;
 	struct zsb_rep rep[MAX_REPS];
-	double exit_proc_ns, exit_all_ns, back_ns, cpu_ns, fg_pps;
+	double exit_proc_ns, exit_cpu_ns, exit_all_ns, back_ns, cpu_ns, fg_pps;
 	double wait_avg_ns, wait_max_ns, idle_cpu_pct, rss_before, rss_after;
 	uint64_t fallbacks_max, miss_free_max, leftover_max, spare_low_min, spare_pages;
 	bool back_all_reached;
@@ -104,7 +104,7 @@ static int parse_strategies(const char *list, bool *on)
 static void aggregate(struct zsb_result *res)
 {
 	double a[MAX_REPS], b[MAX_REPS], c[MAX_REPS], d[MAX_REPS], e[MAX_REPS], f[MAX_REPS];
-	double g[MAX_REPS], h[MAX_REPS];
+	double g[MAX_REPS], h[MAX_REPS], x[MAX_REPS];
 	uint64_t wsum = 0, wn = 0;
 	unsigned int n = res->reps;
 
@@ -119,6 +119,7 @@ static void aggregate(struct zsb_result *res)
 		d[i] = (double)r->cpu_ns;
 		e[i] = r->fg_window_ns > 0 ? (double)r->fg_pages * 1e9 / r->fg_window_ns : 0;
 		f[i] = r->idle_cpu_pct;
+		x[i] = r->exit_cpu_ns_proc_median;
 		g[i] = (double)r->rss_before;
 		h[i] = (double)r->rss_after;
 		if (r->fallbacks > res->fallbacks_max)
@@ -139,6 +140,7 @@ static void aggregate(struct zsb_result *res)
 		res->pages_per_proc = r->pages_per_proc;
 	}
 	res->exit_proc_ns = bench_median_d(a, n);
+	res->exit_cpu_ns = bench_median_d(x, n);
 	res->exit_all_ns = bench_median_d(b, n);
 	res->back_ns = bench_median_d(c, n);
 	res->cpu_ns = bench_median_d(d, n);
@@ -385,13 +387,14 @@ int main(int argc, char **argv)
 
 	/* ---- the table ---- */
 	{
-		static const int wd[] = { 12, 9, 8, 6, 9, 9, 6, 8, 6, 7, 13, 9, 6 };
+		static const int wd[] = { 12, 9, 8, 6, 7, 9, 9, 6, 8, 6, 7, 13, 9, 6 };
 		static const char *const hdr[] = {
-			"strategy", "exit/proc", "ns/page", "xsync", "all-exit", "mem-back",
-			"xsyncX", "CPU", "xsync", "fallbk", "wait avg/max", "fg pg/s", "xalone",
+			"strategy", "exit/proc", "ns/page", "xsync", "cpu/pg", "all-exit",
+			"mem-back", "xsyncX", "CPU", "xsync", "fallbk", "wait avg/max", "fg pg/s",
+			"xalone",
 		};
 		static const char *const units[] = {
-			"", "ms", "", "", "ms", "ms", "", "ms", "", "", "ms", "", "",
+			"", "ms", "", "", "ns", "ms", "ms", "", "ms", "", "", "ms", "", "",
 		};
 		const struct zsb_result *base = res[ZSB_SYNC].ran ? &res[ZSB_SYNC] : NULL;
 		struct bench_table t;
@@ -399,21 +402,21 @@ int main(int argc, char **argv)
 		printf("\nexit of %u processes x %u MiB on %s (%s); medians of %u repetitions; "
 		       "ratios against sync in this run\n", o.k, o.mib,
 		       zsb_backend_name(o.backend), o.comp, o.reps);
-		bench_table_init(&t, stdout, 13, wd);
+		bench_table_init(&t, stdout, 14, wd);
 		bench_table_row(&t, hdr);
 		bench_table_row(&t, units);
 		bench_table_rule(&t);
 		for (int s = 0; s < ZSB_NR_STRATEGIES; s++) {
 			const struct zsb_result *r = &res[s];
-			char b[13][48];
-			const char *cells[13];
+			char b[14][48];
+			const char *cells[14];
 			double npp;
 
 			if (!o.strat[s])
 				continue;
 			cells[0] = zsb_strategies[s].name;
 			if (!r->ran) {
-				for (int i = 1; i < 13; i++)
+				for (int i = 1; i < 14; i++)
 					cells[i] = "";
 				cells[1] = "n/a:";
 				bench_table_row(&t, cells);
@@ -425,22 +428,24 @@ int main(int argc, char **argv)
 			cells[2] = bench_fmt(b[2], 48, "%.1f", npp);
 			cells[3] = base ? bench_fmt(b[3], 48, "%.3f", bench_ratio(r->exit_proc_ns,
 							base->exit_proc_ns)) : "-";
-			cells[4] = bench_fmt(b[4], 48, "%.2f", r->exit_all_ns / 1e6);
-			cells[5] = bench_fmt(b[5], 48, "%.2f%s%s", r->back_ns / 1e6,
+			cells[4] = bench_fmt(b[4], 48, "%.1f", r->exit_cpu_ns /
+					     (double)r->pages_per_proc);
+			cells[5] = bench_fmt(b[5], 48, "%.2f", r->exit_all_ns / 1e6);
+			cells[6] = bench_fmt(b[6], 48, "%.2f%s%s", r->back_ns / 1e6,
 					     r->forced ? "*" : "",
 					     r->back_all_reached ? "" : "?");
-			cells[6] = base ? bench_fmt(b[6], 48, "%.2f", bench_ratio(r->back_ns,
+			cells[7] = base ? bench_fmt(b[7], 48, "%.2f", bench_ratio(r->back_ns,
 							base->exit_all_ns)) : "-";
-			cells[7] = bench_fmt(b[7], 48, "%.1f", r->cpu_ns / 1e6);
-			cells[8] = base ? bench_fmt(b[8], 48, "%.2f", bench_ratio(r->cpu_ns,
+			cells[8] = bench_fmt(b[8], 48, "%.1f", r->cpu_ns / 1e6);
+			cells[9] = base ? bench_fmt(b[9], 48, "%.2f", bench_ratio(r->cpu_ns,
 							base->cpu_ns)) : "-";
-			cells[9] = bench_fmt(b[9], 48, "%llu", (unsigned long long)r->fallbacks_max);
-			cells[10] = r->wait_max_ns > 0 ?
-				    bench_fmt(b[10], 48, "%.2f/%.2f", r->wait_avg_ns / 1e6,
+			cells[10] = bench_fmt(b[10], 48, "%llu", (unsigned long long)r->fallbacks_max);
+			cells[11] = r->wait_max_ns > 0 ?
+				    bench_fmt(b[11], 48, "%.2f/%.2f", r->wait_avg_ns / 1e6,
 					      r->wait_max_ns / 1e6) : "-";
-			cells[11] = o.foreground ? bench_fmt(b[11], 48, "%.0f", r->fg_pps) : "-";
-			cells[12] = o.foreground && fg_alone > 0 ?
-				    bench_fmt(b[12], 48, "%.2f", r->fg_pps / fg_alone) : "-";
+			cells[12] = o.foreground ? bench_fmt(b[12], 48, "%.0f", r->fg_pps) : "-";
+			cells[13] = o.foreground && fg_alone > 0 ?
+				    bench_fmt(b[13], 48, "%.2f", r->fg_pps / fg_alone) : "-";
 			bench_table_row(&t, cells);
 			if (r->idle_cpu_pct >= 5.0)
 				printf("    note: %.0f%% of a CPU busy while the drained device sat "
@@ -460,6 +465,8 @@ int main(int argc, char **argv)
 		if (!o.quiet) {
 			printf("\nexit/proc: one process's exit path (median over processes), "
 			       "ns/page: the same per swapped page;\n"
+			       "cpu/pg: the exiting thread's CPU per page (wall time minus "
+			       "waiting for a CPU);\n"
 			       "all-exit: until the last process returned; mem-back: until the "
 			       "pool's pages are back within 1%% of their floor\n"
 			       "  ('*': values still queued %u ms after the exits, drained by the "
@@ -572,6 +579,7 @@ int main(int argc, char **argv)
 		}
 		bench_json_dbl(&j, "exit_ms_per_process", r->exit_proc_ns / 1e6);
 		bench_json_dbl(&j, "exit_ns_per_page", r->exit_proc_ns / (double)r->pages_per_proc);
+		bench_json_dbl(&j, "exit_cpu_ns_per_page", r->exit_cpu_ns / (double)r->pages_per_proc);
 		bench_json_dbl(&j, "all_exited_ms", r->exit_all_ns / 1e6);
 		bench_json_dbl(&j, "memory_back_ms", r->back_ns / 1e6);
 		bench_json_bool(&j, "memory_back_reached", r->back_all_reached);
@@ -605,6 +613,7 @@ int main(int argc, char **argv)
 
 			bench_json_obj_begin(&j, NULL);
 			bench_json_dbl(&j, "exit_ms_per_process", p->exit_ns_proc_median / 1e6);
+			bench_json_dbl(&j, "exit_cpu_ms_per_process", p->exit_cpu_ns_proc_median / 1e6);
 			bench_json_dbl(&j, "all_exited_ms", p->exit_ns_all / 1e6);
 			bench_json_dbl(&j, "memory_back_ms", p->back_ns / 1e6);
 			bench_json_bool(&j, "flush_needed", p->forced);

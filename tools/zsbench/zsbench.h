@@ -76,6 +76,7 @@ struct zsb_sample {
 struct zsb_rep {
 	uint64_t pages_per_proc;
 	double exit_ns_proc_median;	/* per-process exit-path time, median over processes */
+	double exit_cpu_ns_proc_median;	/* the same in CPU time of the exiting thread */
 	double exit_ns_all;		/* until the last process finished its exit */
 	double back_ns;			/* until pool memory was back at its floor */
 	bool back_reached;
