@@ -18,13 +18,21 @@
  *     wall clock while a worker burns as much CPU as the synchronous free on another
  *     core; on a busy machine CPU time is also the less noisy of the two.
  *
- * usage: zsd_bench [--handles N] [--reps R] [--runs K] [--workers W]
+ *  3. Exit burst (DESIGN/issue 6 sizing): K threads (default 3) each push 49,152 u32
+ *     slot indexes (192 MiB of 4 KiB slots, 1024 per buffer page) as fast as they can,
+ *     while the drain costs ~250 ns per value, so the workers fall behind and pages
+ *     pile up. Reported: synchronous fallbacks (busy / nospare) and the spare pool's
+ *     high-water mark, at default sizing (floor + on-demand growth) and with growth
+ *     disabled (spare_pages_max = floor), the fixed-pool behaviour.
+ *
+ * usage: zsd_bench [--handles N] [--reps R] [--runs K] [--workers W] [--burst-k K]
  * Prints one table and one JSON line. Exit 1 if a value was lost.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -62,6 +70,107 @@ struct push_result {
 	bool rseq;
 	bool lost;
 };
+
+/* ---- 3. exit burst ---- */
+#define BURST_SLOTS	49152ul		/* 192 MiB / 4 KiB */
+#define BURST_DRAIN_NS	250u
+
+static enum zs_push_ret b_push_u32(void *buf, unsigned int count, unsigned long value)
+{
+	uint32_t *p = buf;
+
+	if (count >= 1024)
+		return ZS_PUSH_FULL;
+	p[count] = (uint32_t)value;
+	return count + 1 == 1024 ? ZS_PUSH_FULL_QUEUED : ZS_PUSH_OK;
+}
+
+/* Stands for zram's per-slot free: ~250 ns of work per value. */
+static void b_drain_slow(void *private, void *buf, unsigned int count)
+{
+	uint64_t end = bench_now_ns() + (uint64_t)count * BURST_DRAIN_NS;
+
+	(void)private;
+	(void)buf;
+	while (bench_now_ns() < end)
+		;
+	__atomic_fetch_add(&b_drained, count, __ATOMIC_RELAXED);
+}
+
+static const struct zs_deferred_ops b_ops_u32 = { .push = b_push_u32, .drain = b_drain_slow };
+
+struct burst_thread {
+	pthread_t tid;
+	struct zs_pool *pool;
+	unsigned long first, refused;
+	int *go;
+};
+
+static void *burst_main(void *arg)
+{
+	struct burst_thread *b = arg;
+	unsigned long v;
+
+	while (!__atomic_load_n(b->go, __ATOMIC_ACQUIRE))
+		;
+	for (v = b->first; v < b->first + BURST_SLOTS; v++)
+		if (!zs_free_deferred(b->pool, v))
+			b->refused++;	/* the caller would free it synchronously */
+	return NULL;
+}
+
+struct burst_result {
+	struct zs_deferred_stats st;
+	uint64_t refused;
+	double ms;		/* until all K threads have returned */
+	bool lost;
+};
+
+static struct burst_result bench_burst(unsigned int k, bool grow)
+{
+	struct zs_pool *pool = zs_create_pool("burst");
+	struct zs_deferred_config cfg = { 0 };
+	struct burst_thread th[16];
+	struct burst_result r = { 0 };
+	int go = 0;
+	uint64_t t0, d0 = __atomic_load_n(&b_drained, __ATOMIC_RELAXED);
+	unsigned int i;
+
+	if (!pool)
+		abort();
+	if (!grow) {
+		/* Learn the floor the defaults give, then pin the ceiling to it. */
+		if (zs_pool_enable_deferred_free_ex(pool, &b_ops_u32, NULL, &cfg))
+			abort();
+		zs_deferred_get_stats(pool, &r.st);
+		zs_destroy_pool(pool);
+		pool = zs_create_pool("burst");
+		if (!pool)
+			abort();
+		cfg.spare_pages_max = (unsigned int)r.st.spare_pages;
+	}
+	if (zs_pool_enable_deferred_free_ex(pool, &b_ops_u32, NULL, &cfg))
+		abort();
+	for (i = 0; i < k; i++) {
+		th[i] = (struct burst_thread){ .pool = pool, .first = 1 + i * BURST_SLOTS,
+					       .go = &go };
+		if (pthread_create(&th[i].tid, NULL, burst_main, &th[i]))
+			abort();
+	}
+	t0 = bench_now_ns();
+	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < k; i++) {
+		pthread_join(th[i].tid, NULL);
+		r.refused += th[i].refused;
+	}
+	r.ms = (double)(bench_now_ns() - t0) / 1e6;
+	zs_deferred_flush(pool);
+	zs_deferred_get_stats(pool, &r.st);
+	r.lost = r.st.pushed + r.refused != k * BURST_SLOTS || r.st.fallbacks != r.refused ||
+		 __atomic_load_n(&b_drained, __ATOMIC_RELAXED) - d0 != r.st.pushed;
+	zs_destroy_pool(pool);
+	return r;
+}
 
 /* Median ns per zs_free_deferred() over `runs` runs of PUSH_RUN calls. */
 static struct push_result bench_push(struct zs_deferred_config *cfg, unsigned int runs)
@@ -273,10 +382,12 @@ int main(int argc, char **argv)
 		{ "reps", required_argument, NULL, 'r' },
 		{ "runs", required_argument, NULL, 'k' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "burst-k", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long n = 262144;
-	unsigned int reps = 7, runs = 20000, workers = 1, i, rep;
+	unsigned int reps = 7, runs = 20000, workers = 1, burst_k = 3, i, rep;
+	struct burst_result br[2];
 	struct push_result pr[3];
 	const char *const push_name[3] = { "rseq per-CPU", "fallback (no_rseq)", "v2 array" };
 	double dns[NR_DRAIN][64], dcaller[NR_DRAIN][64], med[2][NR_DRAIN], medc[2][NR_DRAIN];
@@ -289,14 +400,16 @@ int main(int argc, char **argv)
 	char c1[64], c2[64], c3[64], c4[64], c5[64], c6[64];
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "n:r:k:w:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:r:k:w:b:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'n': n = strtoul(optarg, NULL, 0); break;
 		case 'r': reps = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'k': runs = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'w': workers = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'b': burst_k = (unsigned int)strtoul(optarg, NULL, 0); break;
 		default:
-			fprintf(stderr, "usage: %s [--handles N] [--reps R] [--runs K] [--workers W]\n",
+			fprintf(stderr, "usage: %s [--handles N] [--reps R] [--runs K] [--workers W] "
+				"[--burst-k K]\n",
 				argv[0]);
 			return 2;
 		}
@@ -307,6 +420,10 @@ int main(int argc, char **argv)
 		reps = 64;
 	if (n < 1)
 		n = 1;
+	if (burst_k < 1)
+		burst_k = 1;
+	if (burst_k > 16)
+		burst_k = 16;
 
 	{
 		struct zs_deferred_config c0 = { .spare_pages = 64 };
@@ -378,6 +495,39 @@ int main(int argc, char **argv)
 					  (unsigned long long)refused[sc][i]) });
 		printf("\n");
 	}
+	for (i = 0; i < 2; i++) {
+		br[i] = bench_burst(burst_k, i == 0);
+		lost |= br[i].lost;
+	}
+	printf("exit burst: %u threads x %lu u32 slots, drain %u ns/value, default workers\n",
+	       burst_k, BURST_SLOTS, BURST_DRAIN_NS);
+	{
+		static const int w3[7] = { 24, 8, 8, 10, 10, 12, 10 };
+		static const char *const bn[2] = { "floor + growth", "floor only" };
+
+		bench_table_init(&t, stdout, 7, w3);
+		bench_table_row(&t, (const char *const[]){ "spare pool", "floor", "ceiling",
+							   "high", "grown", "fallbacks", "ms" });
+		bench_table_rule(&t);
+		for (i = 0; i < 2; i++) {
+			char c7[64];
+
+			bench_table_row(&t, (const char *const[]){ bn[i],
+				bench_fmt(c1, sizeof(c1), "%llu",
+					  (unsigned long long)br[i].st.spare_pages),
+				bench_fmt(c2, sizeof(c2), "%llu",
+					  (unsigned long long)br[i].st.spare_max),
+				bench_fmt(c3, sizeof(c3), "%llu",
+					  (unsigned long long)br[i].st.spare_high),
+				bench_fmt(c4, sizeof(c4), "%llu",
+					  (unsigned long long)br[i].st.spare_grown),
+				bench_fmt(c5, sizeof(c5), "%llu/%llu",
+					  (unsigned long long)br[i].st.fallbacks_busy,
+					  (unsigned long long)br[i].st.fallbacks_nospare),
+				bench_fmt(c7, sizeof(c7), "%.2f", br[i].ms) });
+		}
+		printf("(fallbacks: busy/nospare)\n\n");
+	}
 	printf("lost values: %s\n", lost ? "YES (bug)" : "0");
 
 	bench_json_init(&j, stdout);
@@ -417,6 +567,11 @@ int main(int argc, char **argv)
 		snprintf(key, sizeof(key), "fw_grouped_cpu_speedup_vs_sync%s", sfx);
 		bench_json_dbl(&j, key, bench_ratio(medcpu[sc][D_SYNC], medcpu[sc][D_FW_GROUPED]));
 	}
+	bench_json_u64(&j, "burst_threads", burst_k);
+	bench_json_u64(&j, "burst_fallbacks", br[0].st.fallbacks);
+	bench_json_u64(&j, "burst_spare_high", br[0].st.spare_high);
+	bench_json_u64(&j, "burst_spare_grown", br[0].st.spare_grown);
+	bench_json_u64(&j, "burst_fallbacks_no_growth", br[1].st.fallbacks);
 	bench_json_u64(&j, "lost", lost);
 	bench_json_obj_end(&j);
 	bench_json_finish(&j);

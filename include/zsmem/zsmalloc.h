@@ -179,6 +179,14 @@ struct zs_deferred_config {
 	unsigned int max_delay_us;	/* bound on a value's wait in a half-full buffer; 0 = 10000 */
 	unsigned int array_entries;	/* ZS_DEFER_V2_ARRAY capacity; 0 = 32768 */
 	bool no_rseq;			/* force the fallback push path even where rseq works */
+	/*
+	 * Ceiling of the spare pool (ZS_DEFER_PERCPU, ZS_DEFER_PER_CLASS). spare_pages
+	 * are allocated at create (the floor); when a full buffer finds the spare stack
+	 * empty, one more page is allocated, up to spare_pages_max pages, and pages above
+	 * the floor are freed again once the framework has been idle for max_delay.
+	 * 0 = max(floor, 1024) pages (4 MiB); a value <= the floor disables growth.
+	 */
+	unsigned int spare_pages_max;
 };
 
 /* 0 or -errno (-EBUSY if already enabled, -EINVAL for bad ops/config, -ENOMEM). */
@@ -211,6 +219,18 @@ struct zs_deferred_stats {
 	uint64_t wait_ns_sum;		/* sum over drained buffers of (age of oldest value) */
 	uint64_t wait_samples;		/* number of buffers in wait_ns_sum */
 	bool rseq;			/* the rseq push path is in use */
+	/* Fallbacks by cause; fallbacks == fallbacks_busy + fallbacks_nospare. */
+	uint64_t fallbacks_busy;	/* every slot of the CPU held or closed; v2: trylock failed */
+	uint64_t fallbacks_nospare;	/* no buffer page and the pool at its ceiling; v2: array
+					 * full; ZS_DEFER_SYNC: every call */
+	/*
+	 * Spare pool pages: buffer pages beyond the one each slot gets at create, wherever
+	 * they are now (spare, in a slot, queued, being drained). spare_pages at rest.
+	 */
+	uint64_t spare_allocated;	/* now */
+	uint64_t spare_high;		/* most ever allocated at once */
+	uint64_t spare_grown;		/* pages allocated beyond the floor, cumulative */
+	uint64_t spare_max;		/* the ceiling in effect */
 };
 ZS_API void zs_deferred_get_stats(struct zs_pool *pool, struct zs_deferred_stats *st);
 

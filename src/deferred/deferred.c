@@ -71,9 +71,47 @@ void zsd_queue_locked(struct zs_deferred *d, struct zsd_page *pg)
 	pthread_cond_signal(&d->work_cond);
 }
 
+static void zsd_page_free(struct zsd_page *pg)
+{
+	free(pg->mem);
+	free(pg);
+}
+
+/*
+ * A grown page, its place under the ceiling already reserved by the caller (nr_grown
+ * was raised under d->lock, so racing pushers cannot overshoot). Called with the
+ * caller's slot owned but without d->lock: workers returning pages are not held up
+ * by the allocator. NULL (and the reservation returned) if malloc fails.
+ */
+static struct zsd_page *zsd_page_grow(struct zs_deferred *d)
+{
+	struct zsd_page *pg = calloc(1, sizeof(*pg));
+
+	if (pg)
+		pg->mem = aligned_alloc(ZSD_PAGE_SIZE, ZSD_PAGE_SIZE);
+	if (!pg || !pg->mem) {
+		free(pg);
+		pthread_mutex_lock(&d->lock);
+		d->nr_grown--;
+		d->spare_grown--;
+		pthread_mutex_unlock(&d->lock);
+		return NULL;
+	}
+	pg->kind = ZSD_WORK_PAGE;
+	pg->grown = true;
+	return pg;
+}
+
+/*
+ * With the slot owned (pusher, or never-shared at create): queue its page if it holds
+ * values and install a spare one, growing the pool if the stack is empty. This is the
+ * only place pages are grown: once per 4 KiB of pushed values at most, never on the
+ * common push path.
+ */
 void zsd_slot_swap(struct zs_deferred *d, struct zsd_slot *s)
 {
 	struct zsd_page *pg = s->pg;
+	bool grow = false;
 
 	pthread_mutex_lock(&d->lock);
 	if (pg) {
@@ -86,8 +124,21 @@ void zsd_slot_swap(struct zs_deferred *d, struct zsd_slot *s)
 		zsd_queue_locked(d, pg);
 	}
 	pg = zsd_spare_get_locked(d);
+	if (!pg) {
+		/* Remembered by the shrinker: the floor was not enough just now. */
+		d->spare_dry_ns = zsd_now_ns();
+		if (d->nr_spare_cfg + d->nr_grown < d->nr_spare_max) {
+			d->nr_grown++;
+			if (d->nr_grown > d->grown_high)
+				d->grown_high = d->nr_grown;
+			d->spare_grown++;
+			grow = true;
+		}
+	}
 	pthread_mutex_unlock(&d->lock);
-	s->pg = pg;
+	if (grow)
+		pg = zsd_page_grow(d);
+	ZSD_WRITE_ONCE(s->pg, pg);	/* peeked at by the shrinker */
 	s->buf = pg ? pg->mem : NULL;
 	ZSD_WRITE_ONCE(s->count, 0);
 }
@@ -168,7 +219,7 @@ static struct zsd_page *zsd_slot_detach(struct zsd_slot *s)
 		return NULL;
 	pg->count = s->count;
 	pg->first_ns = s->first_ns;
-	s->pg = NULL;
+	ZSD_WRITE_ONCE(s->pg, NULL);
 	s->buf = NULL;
 	ZSD_WRITE_ONCE(s->count, 0);
 	return pg;
@@ -252,6 +303,98 @@ void zsd_flush(struct zs_deferred *d)
 	zsd_flush_all(d);
 }
 
+static bool zsd_page_grown(struct zs_deferred *d, struct zsd_page *pg)
+{
+	/* By address, without dereferencing a page another thread may be filling. */
+	uintptr_t a = (uintptr_t)pg, lo = (uintptr_t)d->pages;
+
+	return pg && (a < lo || a >= lo + (uintptr_t)d->nr_pages * sizeof(*pg));
+}
+
+/*
+ * A grown page can also sit empty in a slot: installed by the swap that queued the
+ * burst's last full page. Nobody would ever hand it back, so take it: close the slot,
+ * and if it still holds that empty grown page, detach it (the next pusher takes a
+ * spare). Only slots whose racy peek shows one are closed (one membarrier each), and
+ * only once everything is idle, so this runs about once per burst.
+ */
+static struct zsd_page *zsd_slots_reclaim(struct zs_deferred *d, struct zsd_page *list)
+{
+	struct zsd_page *pg;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < d->nr_slots; i++) {
+		struct zsd_slot *s = &d->slots[i];
+
+		if (!zsd_page_grown(d, ZSD_READ_ONCE(s->pg)) || ZSD_READ_ONCE(s->count))
+			continue;
+		pthread_mutex_lock(&d->taker_lock);
+		zsd_slots_close(d, i, 1);
+		pg = s->pg;
+		if (zsd_page_grown(d, pg) && !s->count) {
+			ZSD_WRITE_ONCE(s->pg, NULL);
+			s->buf = NULL;
+			pg->next = list;
+			list = pg;
+			n++;
+		}
+		zsd_slot_open(d, s);
+		pthread_mutex_unlock(&d->taker_lock);
+	}
+	if (n) {
+		pthread_mutex_lock(&d->lock);
+		d->nr_grown -= n;
+		pthread_mutex_unlock(&d->lock);
+	}
+	return list;
+}
+
+/*
+ * One timer tick, after the idle scan: give grown pages back once the spare stack
+ * has not run dry for max_delay and nothing waits for a worker. Grown pages in the
+ * spare stack are freed; one parked empty in a slot is taken back when nothing at
+ * all is queued or draining; one in use (in a slot with values, queued) goes on a
+ * later tick, once it is back in the stack. Freed outside d->lock.
+ */
+static void zsd_spare_shrink(struct zs_deferred *d)
+{
+	struct zsd_page **pp, *pg, *list = NULL;
+	bool idle;
+	uint64_t now;
+
+	/*
+	 * Once per tick, so no racy peek: d->lock is cheap next to the timer period.
+	 * The clock is read under the lock, so spare_dry_ns (set under it) is never later.
+	 */
+	pthread_mutex_lock(&d->lock);
+	now = zsd_now_ns();
+	if (!d->nr_grown || d->work_head || now - d->spare_dry_ns < d->max_delay_ns) {
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	/* Grown pages not in the stack nor queued nor being drained: some slot has them. */
+	idle = zsd_min_unfinished_locked(d) == UINT64_MAX;
+	for (pp = &d->spare; (pg = *pp) != NULL;) {
+		if (!pg->grown) {
+			pp = &pg->next;
+			continue;
+		}
+		*pp = pg->next;
+		d->nr_spare--;
+		d->nr_grown--;
+		pg->next = list;
+		list = pg;
+	}
+	idle = idle && d->nr_grown;
+	pthread_mutex_unlock(&d->lock);
+	if (idle)
+		list = zsd_slots_reclaim(d, list);
+	for (; list; list = pg) {
+		pg = list->next;
+		zsd_page_free(list);
+	}
+}
+
 /* One timer tick: take the buffers whose oldest value is older than max_delay / 2. */
 static void zsd_idle_scan(struct zs_deferred *d)
 {
@@ -301,6 +444,7 @@ static void *zsd_timer_main(void *arg)
 			break;
 		pthread_mutex_unlock(&d->timer_lock);
 		zsd_idle_scan(d);
+		zsd_spare_shrink(d);
 		pthread_mutex_lock(&d->timer_lock);
 	}
 	pthread_mutex_unlock(&d->timer_lock);
@@ -312,6 +456,18 @@ static void *zsd_timer_main(void *arg)
 
 static void zsd_free_all(struct zs_deferred *d)
 {
+	struct zsd_page *pg, *next;
+	unsigned int i;
+
+	/* With the workers stopped every page is in a slot or in the spare stack. */
+	for (i = 0; d->slots && i < d->nr_slots; i++)
+		if (d->slots[i].pg && d->slots[i].pg->grown)
+			zsd_page_free(d->slots[i].pg);
+	for (pg = d->spare; pg; pg = next) {
+		next = pg->next;
+		if (pg->grown)
+			zsd_page_free(pg);
+	}
 	if (d->v2)
 		zsd_v2_destroy(d->v2);
 	free(d->workers);
@@ -414,6 +570,14 @@ struct zs_deferred *zsd_create(const struct zs_deferred_ops *ops, void *private,
 		d->nr_workers = ZSD_MAX_WORKERS;
 	d->nr_spare_cfg = c.spare_pages ? c.spare_pages :
 			  (online * 8 > 64 ? (unsigned int)online * 8 : 64u);
+	/*
+	 * Default ceiling 1024 pages (4 MiB): several times the ~150 pages that three
+	 * threads freeing 192 MiB of zram slots each pile up ahead of two drain workers,
+	 * and small against the memory such a burst frees.
+	 */
+	d->nr_spare_max = c.spare_pages_max ? c.spare_pages_max : 1024u;
+	if (d->nr_spare_max < d->nr_spare_cfg)
+		d->nr_spare_max = d->nr_spare_cfg;
 	d->lock_mode = ZSD_LOCK_TRY;
 
 	pthread_mutex_init(&d->lock, NULL);
@@ -428,10 +592,10 @@ struct zs_deferred *zsd_create(const struct zs_deferred_ops *ops, void *private,
 
 	switch (d->mode) {
 	case ZS_DEFER_SYNC:
-		d->nr_spare_cfg = 0;
+		d->nr_spare_cfg = d->nr_spare_max = 0;
 		return d;
 	case ZS_DEFER_V2_ARRAY:
-		d->nr_spare_cfg = 0;
+		d->nr_spare_cfg = d->nr_spare_max = 0;
 		d->v2 = zsd_v2_create(d, c.array_entries ? c.array_entries : ZSD_DEFAULT_V2_ENTRIES);
 		if (!d->v2)
 			err = -ENOMEM;
@@ -502,7 +666,9 @@ void zsd_get_stats(struct zs_deferred *d, struct zs_deferred_stats *st)
 		st->pushed += ZSD_READ_ONCE(d->slots[i].pushed);
 	if (d->v2)
 		st->pushed += zsd_v2_pushed(d);
-	st->fallbacks = ZSD_READ_ONCE(d->fallbacks);
+	st->fallbacks_busy = ZSD_READ_ONCE(d->fallbacks_busy);
+	st->fallbacks_nospare = ZSD_READ_ONCE(d->fallbacks_nospare);
+	st->fallbacks = st->fallbacks_busy + st->fallbacks_nospare;
 	st->drained = ZSD_READ_ONCE(d->drained);
 	st->drain_calls = ZSD_READ_ONCE(d->drain_calls);
 	st->idle_drains = ZSD_READ_ONCE(d->idle_drains);
@@ -513,6 +679,10 @@ void zsd_get_stats(struct zs_deferred *d, struct zs_deferred_stats *st)
 	st->spare_pages = d->nr_spare_cfg;
 	pthread_mutex_lock(&d->lock);
 	st->spare_low = d->spare_low;
+	st->spare_allocated = d->nr_spare_cfg + d->nr_grown;
+	st->spare_high = d->nr_spare_cfg + d->grown_high;
+	st->spare_grown = d->spare_grown;
+	st->spare_max = d->nr_spare_max;
 	pthread_mutex_unlock(&d->lock);
 	st->rseq = d->lock_mode == ZSD_LOCK_RSEQ;
 }

@@ -7,15 +7,24 @@
  *     (ZS_DEFER_PER_CLASS), each holding one 4 KiB buffer page that push() fills, or
  *     none (NULL) after a taker detached it or when the spare pool ran dry;
  *   - the page pool: every buffer page, described by a struct zsd_page; pages not in a
- *     slot and not queued are "spare" (default max(64, 8 * online CPUs): the kernel
- *     series' fixed 64 as the floor, growing with the CPUs that can fill pages at once);
+ *     slot and not queued are "spare". The floor (cfg spare_pages, default
+ *     max(64, 8 * online CPUs): the kernel series' fixed 64, growing with the CPUs
+ *     that can fill pages at once) is allocated at create in one block. A burst can
+ *     still outrun the workers (a push costs tens of ns, draining a value hundreds),
+ *     so when a full buffer finds the spare stack empty the pusher allocates one more
+ *     page ("grown", malloc'd alone), up to the ceiling (cfg spare_pages_max, default
+ *     max(floor, 1024) = 4 MiB). The timer frees grown pages from the spare stack once
+ *     the stack has not run dry for max_delay and nothing is queued, so an idle pool
+ *     shrinks back to the floor. Growth is only ever on the page-swap slow path
+ *     (d->lock is taken there anyway); the common push path is unchanged;
  *   - a FIFO of full (or idle, or flushed) pages, drained by a few worker threads;
  *   - a timer thread that takes buffers whose oldest value is older than max_delay/2;
  *   - or, in ZS_DEFER_V2_ARRAY mode, v2's single array (v2array.c).
  *
  * Invariant (mode PERCPU / PER_CLASS), under d->lock with no push in flight:
- *   nr_pages == |pages in slots| + |queued| + |being drained| + |spare|
+ *   nr_pages + nr_grown == |pages in slots| + |queued| + |being drained| + |spare|
  *   nr_pages == nr_spare_cfg + (slots that get a page at create)
+ *   nr_grown <= nr_spare_max - nr_spare_cfg (counted before the malloc: a reservation)
  *
  * Lock order: taker_lock -> (slot closed) -> d->lock. Pushers own a slot (not a lock
  * anyone sleeps on) and may take d->lock while they hold it.
@@ -76,6 +85,7 @@ struct zsd_page {
 	unsigned int kind;	/* ZSD_WORK_* */
 	uint64_t first_ns;	/* when the oldest value was pushed */
 	uint64_t ticket;	/* queue order, for flush */
+	bool grown;		/* allocated beyond the floor: freed alone (shrink, destroy) */
 };
 
 enum { ZSD_WORK_PAGE, ZSD_WORK_V2 };
@@ -134,7 +144,8 @@ struct zs_deferred {
 	struct zsd_v2 *v2;
 
 	/* Slow-path counters (atomic adds, never on the common push path). */
-	uint64_t fallbacks;
+	uint64_t fallbacks_busy;
+	uint64_t fallbacks_nospare;
 	uint64_t drained;
 	uint64_t drain_calls;
 	uint64_t idle_drains;
@@ -144,7 +155,8 @@ struct zs_deferred {
 	uint64_t wait_samples;
 
 	/* Configuration */
-	unsigned int nr_spare_cfg;
+	unsigned int nr_spare_cfg;	/* the floor */
+	unsigned int nr_spare_max;	/* the ceiling, >= nr_spare_cfg */
 	unsigned int nr_workers;
 	uint64_t max_delay_ns;
 
@@ -155,6 +167,10 @@ struct zs_deferred {
 	struct zsd_page *spare;		/* spare pages, LIFO */
 	unsigned int nr_spare;
 	unsigned int spare_low;
+	unsigned int nr_grown;		/* grown pages allocated now (or being allocated) */
+	unsigned int grown_high;	/* most grown pages at once */
+	uint64_t spare_grown;		/* grown pages allocated, cumulative */
+	uint64_t spare_dry_ns;		/* last time the spare stack was found empty */
 	struct zsd_page *work_head, *work_tail;
 	uint64_t next_ticket;		/* last ticket handed out */
 	bool stop;
@@ -237,7 +253,7 @@ static inline bool zsd_push(struct zs_deferred *d, unsigned long value)
 		return zsd_push_slots(d, value);
 	if (d->mode == ZS_DEFER_V2_ARRAY)
 		return zsd_v2_push(d, value);
-	ZSD_ADD(d->fallbacks, 1);	/* ZS_DEFER_SYNC */
+	ZSD_ADD(d->fallbacks_nospare, 1);	/* ZS_DEFER_SYNC: no buffer at all */
 	return false;
 }
 

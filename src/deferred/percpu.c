@@ -27,7 +27,9 @@
  *
  * Policy when all the CPU's slots are busy (owner == 1) or closed (a taker is at
  * work): zs_free_deferred() returns false at once, the caller frees synchronously and
- * stats.fallbacks counts it. No retry: a taker holds a slot closed for microseconds.
+ * stats.fallbacks_busy counts it. No retry: a taker holds a slot closed for
+ * microseconds. A slot whose page is full and for which no page can be had (spare
+ * stack empty, pool at its ceiling or malloc failing) counts in fallbacks_nospare.
  *
  * TAKING A SLOT FROM ANOTHER THREAD (zsd_slots_close / zsd_slot_open)
  *
@@ -367,7 +369,7 @@ bool zsd_push_slots(struct zs_deferred *d, unsigned long value)
 	if (likely(d->lock_mode == ZSD_LOCK_RSEQ)) {
 		s = zsd_rseq_acquire(d);
 		if (unlikely(!s))
-			goto fallback;
+			goto busy;
 		/*
 		 * The section read owner == 0 and closed == 0 with plain loads. Our later
 		 * reads of buf/count must not be satisfied before those loads, or we could
@@ -390,11 +392,11 @@ bool zsd_push_slots(struct zs_deferred *d, unsigned long value)
 	} else if (d->lock_mode == ZSD_LOCK_TRY) {
 		s = zsd_try_acquire(d);
 		if (unlikely(!s))
-			goto fallback;
+			goto busy;
 	} else {
 		s = zsd_spin_acquire(d, value);
 		if (unlikely(!s))
-			goto fallback;
+			goto busy;	/* route out of range: nothing to hold the value */
 	}
 	ok = zsd_slot_store(d, s, value);
 	/*
@@ -404,8 +406,10 @@ bool zsd_push_slots(struct zs_deferred *d, unsigned long value)
 	__atomic_store_n(&s->owner, 0, __ATOMIC_RELEASE);
 	if (likely(ok))
 		return true;
-fallback:
-	ZSD_ADD(d->fallbacks, 1);
+	ZSD_ADD(d->fallbacks_nospare, 1);
+	return false;
+busy:
+	ZSD_ADD(d->fallbacks_busy, 1);
 	return false;
 }
 

@@ -80,11 +80,14 @@ bool zsd_v2_push(struct zs_deferred *d, unsigned long value)
 {
 	struct zsd_v2 *v2 = d->v2;
 
-	if (pthread_spin_trylock(&v2->lock) != 0)
-		goto fallback;
+	if (pthread_spin_trylock(&v2->lock) != 0) {
+		ZSD_ADD(d->fallbacks_busy, 1);
+		return false;
+	}
 	if (v2->count >= v2->cap) {
 		pthread_spin_unlock(&v2->lock);
-		goto fallback;
+		ZSD_ADD(d->fallbacks_nospare, 1);
+		return false;
 	}
 	if (v2->count == 0)
 		v2->first_ns = zsd_now_ns();
@@ -94,9 +97,6 @@ bool zsd_v2_push(struct zs_deferred *d, unsigned long value)
 		zsd_v2_queue_locked(d, v2);
 	pthread_spin_unlock(&v2->lock);
 	return true;
-fallback:
-	ZSD_ADD(d->fallbacks, 1);
-	return false;
 }
 
 void zsd_v2_kick(struct zs_deferred *d)

@@ -23,6 +23,7 @@ static void run(const char *name, struct zs_deferred_config *cfg, unsigned long 
 	zsd_get_stats(d, &st);
 	CHECK(st.pushed + refused == n);
 	CHECK(st.fallbacks == refused);
+	CHECK(st.fallbacks == st.fallbacks_busy + st.fallbacks_nospare);
 	/* With a 60 s delay bound nothing half-full has been drained yet. */
 	CHECK(t_table_count(1, n) < n || refused == n);
 	zsd_destroy(d);

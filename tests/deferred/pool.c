@@ -77,6 +77,7 @@ static void run(const char *name, bool grouped, struct zs_deferred_config *cfg)
 	       st.rseq);
 	CHECK(st.pushed + refused == per * NR_THREADS);
 	CHECK(st.fallbacks == refused);
+	CHECK(st.fallbacks == st.fallbacks_busy + st.fallbacks_nospare);
 	CHECK(st.drained == st.pushed);
 	CHECKF(ps.objs_used == 0, "%lu objects still live after flush", ps.objs_used);
 	CHECKF(zs_get_total_pages(pool) == floor, "pages %lu, floor %lu",
@@ -130,7 +131,7 @@ static void api_errors(void)
 	CHECK(zs_pool_enable_deferred_handles(pool, true, &cfg) == 0);
 	CHECK(!zs_free_deferred(pool, 1));
 	zs_deferred_get_stats(pool, &st);
-	CHECK(st.fallbacks == 1);
+	CHECK(st.fallbacks == 1 && st.fallbacks_nospare == 1);
 	zs_destroy_pool(pool);
 }
 
@@ -143,8 +144,10 @@ int main(void)
 	run("percpu-grouped", true, &cfg);
 	run("percpu-plain", false, &cfg);
 	cfg.spare_pages = 1;
+	cfg.spare_pages_max = 1;	/* no growth: the pool runs dry */
 	run("percpu-dry", true, &cfg);
 	cfg.spare_pages = 0;
+	cfg.spare_pages_max = 0;
 	cfg.no_rseq = true;
 	run("percpu-norseq", true, &cfg);
 	cfg.no_rseq = false;

@@ -3,8 +3,9 @@
  * No value lost or drained twice: pusher threads push disjoint ranges of values while
  * they migrate between CPUs (sched_setaffinity), a flusher flushes, the idle timer
  * takes half-full buffers (max_delay 500 us), and the spare pool runs dry (4 pages
- * and, for the first third, a deliberately slow drain). A refused push (false) is
- * "freed synchronously" by the pusher, which counts it in the same table; at the end
+ * growing to at most 12 and shrunk back by the timer, and for the first third a
+ * deliberately slow drain). A refused push (false) is "freed synchronously" by the
+ * pusher, which counts it in the same table; at the end
  * every value must have been seen exactly once, and the statistics must agree with
  * the refusals. 6 pushers on a 2-CPU machine also exercise preempted slot holders.
  *
@@ -102,7 +103,12 @@ static void *flusher_main(void *arg)
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "rseq";
-	struct zs_deferred_config cfg = { .spare_pages = 4, .workers = 2, .max_delay_us = 500 };
+	/*
+	 * Floor 4, ceiling 12: the pool grows, hits its ceiling (nospare fallbacks) and is
+	 * shrunk by the timer (500 us after the stack last ran dry) while pushers race.
+	 */
+	struct zs_deferred_config cfg = { .spare_pages = 4, .spare_pages_max = 12, .workers = 2,
+					  .max_delay_us = 500 };
 	struct zsd_extra extra = { .route = t_route, .nr_routes = NR_ROUTES };
 	struct zs_deferred_stats st;
 	struct pusher p[NR_THREADS];
@@ -178,13 +184,19 @@ int main(int argc, char **argv)
 	t_table_check(1, total);
 	zsd_get_stats(d, &st);
 	printf("%s: %lu values, %d cpus, refused %lu, pushed %llu drained %llu in %llu calls, "
-	       "idle drains %llu, flushes %llu, spare low %llu/%llu, wait max %.3f ms, "
+	       "idle drains %llu, flushes %llu, spare low %llu/%llu, grown %llu high %llu, "
+	       "busy %llu nospare %llu, wait max %.3f ms, "
 	       "rseq %d, %.2f s\n", mode, total, ncpu, refused, (unsigned long long)st.pushed,
 	       (unsigned long long)st.drained, (unsigned long long)st.drain_calls,
 	       (unsigned long long)st.idle_drains, (unsigned long long)st.flushes,
 	       (unsigned long long)st.spare_low, (unsigned long long)st.spare_pages,
+	       (unsigned long long)st.spare_grown, (unsigned long long)st.spare_high,
+	       (unsigned long long)st.fallbacks_busy, (unsigned long long)st.fallbacks_nospare,
 	       st.wait_ns_max / 1e6, st.rseq, (t_now_ns() - t0) / 1e9);
 	CHECK(st.fallbacks == refused);
+	CHECK(st.fallbacks == st.fallbacks_busy + st.fallbacks_nospare);
+	if (cfg.mode != ZS_DEFER_V2_ARRAY)
+		CHECK(st.spare_high <= 12 && st.spare_allocated <= 12);
 	CHECK(st.pushed + refused == total);
 	CHECK(st.drained == st.pushed);
 	if (cfg.mode != ZS_DEFER_V2_ARRAY)
