@@ -191,6 +191,7 @@ ZS_API void zram_reset(struct zram *zram)
 	zram->backing_fd = -1;
 	atomic_store_explicit(&zram->wb_hint, 0, memory_order_relaxed);
 	memset(&zram->stats, 0, sizeof(zram->stats));
+	memset(zram->shards, 0, sizeof(zram->shards));
 	atomic_store_explicit(&zram->limit_pages, limit, memory_order_relaxed);
 	zram->epoch_sec = _zram_mono_sec();
 	/* Same config as at creation: cannot fail for a bad argument, only for memory. */

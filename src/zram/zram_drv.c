@@ -206,6 +206,18 @@ const struct zs_deferred_ops _zram_ops_plain = {
 /* ---------------------------------------------------------------------------------- */
 /* zram_slot_free_notify                                                               */
 
+static _Atomic unsigned int next_shard;
+static _Thread_local unsigned int shard_plus1;	/* 0 = not assigned yet */
+
+/* This thread's shard: threads are spread round-robin on their first notify. */
+static struct zram_stat_shard *zram_my_shard(struct zram *zram)
+{
+	if (!shard_plus1)
+		shard_plus1 = 1 + atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) %
+				      ZRAM_STAT_SHARDS;
+	return &zram->shards[shard_plus1 - 1];
+}
+
 /* The kernel's synchronous notify: try-lock, or count miss_free and keep the data. */
 static void notify_sync(struct zram *zram, uint32_t index, bool only_pending)
 {
@@ -265,7 +277,7 @@ ZS_API void zram_slot_free_notify(struct zram *zram, uint32_t index)
 {
 	if (index >= zram->nr_pages)
 		return;
-	zram_stat_inc(&zram->stats.notify_free);
+	zram_stat_inc(&zram_my_shard(zram)->notify_free);
 	switch (zram->free_mode) {
 	case ZRAM_FREE_PERCPU_GROUPED:
 	case ZRAM_FREE_PERCPU_PLAIN:

@@ -88,10 +88,8 @@ struct zram_stats {
 	_Atomic uint64_t failed_reads;
 	_Atomic uint64_t failed_writes;
 	_Atomic uint64_t invalid_io;
-	/* The notify path's counters on a line of their own: the exit path of several
-	 * threads hammers them while others write. */
-	_Alignas(64) _Atomic uint64_t notify_free;
-	_Atomic uint64_t miss_free;
+	/* miss_free on a line of its own, away from the write path's counters. */
+	_Alignas(64) _Atomic uint64_t miss_free;
 	_Atomic uint64_t bd_count;
 	_Atomic uint64_t bd_reads;
 	_Atomic uint64_t bd_writes;
@@ -101,6 +99,19 @@ struct zram_stats {
 	_Atomic uint64_t incompressible;
 	_Atomic uint64_t idle_pages;
 	_Atomic uint64_t prio_slots[ZRAM_MAX_COMPS];	/* slots stored with each priority */
+};
+
+/*
+ * notify_free is bumped by every zram_slot_free_notify(): on the exit path several dying
+ * threads call it back to back, and one shared counter would bounce its cache line
+ * between their CPUs on every free (it cost more than the deferred push itself). Each
+ * thread adds to its own shard, a line of its own; readers sum the shards.
+ * Invariant: notify_free == sum over shards.
+ */
+#define ZRAM_STAT_SHARDS	16
+
+struct zram_stat_shard {
+	_Alignas(64) _Atomic uint64_t notify_free;
 };
 
 struct zram {
@@ -125,6 +136,7 @@ struct zram {
 
 	pthread_mutex_t ctl_lock;		/* writeback, recompression, setup changes */
 	struct zram_stats stats;
+	struct zram_stat_shard shards[ZRAM_STAT_SHARDS];
 };
 
 /* ---- named atomics (statistics: relaxed, they order nothing) ---------------------- */
@@ -132,6 +144,15 @@ struct zram {
 static inline void zram_stat_inc(_Atomic uint64_t *v)
 {
 	atomic_fetch_add_explicit(v, 1, memory_order_relaxed);
+}
+
+static inline uint64_t zram_sum_notify_free(struct zram *zram)
+{
+	uint64_t sum = 0;
+
+	for (unsigned int i = 0; i < ZRAM_STAT_SHARDS; i++)
+		sum += atomic_load_explicit(&zram->shards[i].notify_free, memory_order_relaxed);
+	return sum;
 }
 
 static inline void zram_stat_dec(_Atomic uint64_t *v)

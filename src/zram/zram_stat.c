@@ -35,7 +35,7 @@ ZS_API void zram_get_io_stat(struct zram *zram, struct zram_io_stat *st)
 	st->failed_reads = R(failed_reads);
 	st->failed_writes = R(failed_writes);
 	st->invalid_io = R(invalid_io);
-	st->notify_free = R(notify_free);
+	st->notify_free = zram_sum_notify_free(zram);
 }
 
 ZS_API void zram_get_bd_stat(struct zram *zram, struct zram_bd_stat *st)
