@@ -59,7 +59,7 @@ static void zsd_spare_put_locked(struct zs_deferred *d, struct zsd_page *pg)
 	d->nr_spare++;
 }
 
-void zsd_queue_locked(struct zs_deferred *d, struct zsd_page *pg)
+void zsd_queue_locked_nowake(struct zs_deferred *d, struct zsd_page *pg)
 {
 	pg->ticket = ++d->next_ticket;
 	pg->next = NULL;
@@ -68,6 +68,21 @@ void zsd_queue_locked(struct zs_deferred *d, struct zsd_page *pg)
 	else
 		d->work_head = pg;
 	d->work_tail = pg;
+}
+
+void zsd_queue_locked(struct zs_deferred *d, struct zsd_page *pg)
+{
+	zsd_queue_locked_nowake(d, pg);
+	pthread_cond_signal(&d->work_cond);
+}
+
+/*
+ * Signalling without d->lock cannot lose the wake-up: the page was linked under the
+ * lock, and a worker tests work_head and goes to sleep atomically under that lock, so
+ * it either saw the page or is already waiting when the signal comes.
+ */
+void zsd_wake_worker(struct zs_deferred *d)
+{
 	pthread_cond_signal(&d->work_cond);
 }
 
@@ -121,7 +136,13 @@ void zsd_slot_swap(struct zs_deferred *d, struct zsd_slot *s)
 		}
 		pg->count = s->count;
 		pg->first_ns = s->first_ns;
-		zsd_queue_locked(d, pg);
+		/*
+		 * Wake the worker only once the slot is released (zsd_push_slots): woken
+		 * now, it could preempt us on this CPU for a whole drain while we still own
+		 * the slot, and every other pusher of the CPU would fall back meanwhile.
+		 */
+		zsd_queue_locked_nowake(d, pg);
+		s->wake = 1;
 	}
 	pg = zsd_spare_get_locked(d);
 	if (!pg) {

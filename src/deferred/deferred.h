@@ -108,7 +108,7 @@ struct zsd_slot {
 	uint32_t owner;
 	uint32_t closed;
 	uint32_t count;
-	uint32_t pad0;
+	uint32_t wake;		/* the holder queued a page: wake a worker after release */
 	void *buf;
 	struct zsd_page *pg;
 	uint64_t first_ns;
@@ -206,6 +206,9 @@ uint64_t zsd_now_ns(void);
 struct zsd_page *zsd_spare_get_locked(struct zs_deferred *d);
 /* Under d->lock: append to the work FIFO with a fresh ticket and wake a worker. */
 void zsd_queue_locked(struct zs_deferred *d, struct zsd_page *pg);
+/* Queue without waking a worker: the caller calls zsd_wake_worker() later. */
+void zsd_queue_locked_nowake(struct zs_deferred *d, struct zsd_page *pg);
+void zsd_wake_worker(struct zs_deferred *d);
 /* Takes d->lock: queue the slot's page (if non-empty), install a spare one (or NULL). */
 void zsd_slot_swap(struct zs_deferred *d, struct zsd_slot *s);
 

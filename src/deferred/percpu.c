@@ -364,7 +364,7 @@ static inline bool zsd_slot_store(struct zs_deferred *d, struct zsd_slot *s,
 bool zsd_push_slots(struct zs_deferred *d, unsigned long value)
 {
 	struct zsd_slot *s;
-	bool ok;
+	bool ok, wake;
 
 	if (likely(d->lock_mode == ZSD_LOCK_RSEQ)) {
 		s = zsd_rseq_acquire(d);
@@ -399,11 +399,16 @@ bool zsd_push_slots(struct zs_deferred *d, unsigned long value)
 			goto busy;	/* route out of range: nothing to hold the value */
 	}
 	ok = zsd_slot_store(d, s, value);
+	wake = s->wake;		/* read while we own the slot; set by a page swap */
+	if (unlikely(wake))
+		s->wake = 0;
 	/*
 	 * Release: every write to the slot and the buffer above happens-before whatever
 	 * the next owner (pusher or taker) does after seeing owner == 0.
 	 */
 	__atomic_store_n(&s->owner, 0, __ATOMIC_RELEASE);
+	if (unlikely(wake))
+		zsd_wake_worker(d);
 	if (likely(ok))
 		return true;
 	ZSD_ADD(d->fallbacks_nospare, 1);

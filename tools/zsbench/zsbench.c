@@ -56,7 +56,7 @@ static void usage(FILE *f)
 "  -z ALGO     compressor: lz4 (default), zstd, lzo, lz4hc\n"
 "  -S LIST     strategies, comma separated, or 'all' (default):\n"
 "              sync,lockfree,defer-zspage,v2,v3-plain,percpu,per-class\n"
-"  -r N        repetitions (default 3; medians are reported)\n"
+"  -r N        repetitions (default 5; medians are reported)\n"
 "  -F          no foreground thread (default: one stores pages during the exits)\n"
 "  -C          a thread running zs_compact() during the exits (compaction interference)\n"
 "  -G MIB      the foreground thread's ring of slots (default 8)\n"
@@ -178,7 +178,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct zsb_opts o = {
-		.k = 3, .mib = 64, .backend = ZSB_ZRAM, .comp = "lz4", .reps = 3,
+		.k = 3, .mib = 64, .backend = ZSB_ZRAM, .comp = "lz4", .reps = 5,
 		.foreground = true, .fg_mib = 8, .plot_dir = "out/zsbench",
 		.sweep_max_k = 8, .sweep_mib = 32, .fill_threads = 2, .seed = 1,
 		.natural_ms = 250,
