@@ -66,11 +66,41 @@ struct result {
 	uint64_t pool_fill, pool_half, pool_back;	/* zsmalloc pool bytes (0 for peers) */
 	int64_t rss_fill, rss_half, rss_back;	/* RSS delta over the baseline */
 	uint64_t meta_bytes;		/* zsmalloc metadata outside zspages, after fill */
+	/*
+	 * Where zsmalloc's pool bytes above the compressed bytes go, after the fill:
+	 * pool_fill == bytes_fill + w_header + w_round + w_unused + w_tail.
+	 */
+	uint64_t w_header;		/* 8-byte in-slot handle headers (not in the huge class) */
+	uint64_t w_round;		/* slot size - object size - header: class rounding */
+	uint64_t w_unused;		/* free slots in partly filled zspages */
+	uint64_t w_tail;		/* zspage bytes after the last slot */
 	uint64_t compacted_pages;
 	double ns_malloc, ns_free;	/* median per call, during the fill / the free-half */
 	double ns_malloc_warm, ns_free_warm;	/* alloc-then-free cycles on a warm heap */
 	double fill_s;
 };
+
+/*
+ * Splits the pool's bytes above the compressed bytes into the four places they go (see
+ * struct result). The class of size ZS_PAGE_SIZE is the huge class: no header there.
+ */
+static void zs_waste(struct zs_pool *pool, struct result *res, uint64_t nobjs)
+{
+	static struct zs_class_stats rows[ZS_NR_SIZE_SLOTS];
+	unsigned int n = zs_class_stats(pool, rows, ZS_NR_SIZE_SLOTS);
+	uint64_t used = 0, allocated = 0, huge = 0;
+
+	for (unsigned int i = 0; i < n && i < ZS_NR_SIZE_SLOTS; i++) {
+		used += (uint64_t)rows[i].obj_used * rows[i].size;
+		allocated += (uint64_t)rows[i].obj_allocated * rows[i].size;
+		if (rows[i].size == ZS_PAGE_SIZE)
+			huge = rows[i].obj_used;
+	}
+	res->w_header = 8 * (nobjs - huge);
+	res->w_round = used - res->bytes_fill - res->w_header;
+	res->w_unused = allocated - used;
+	res->w_tail = res->pool_fill - allocated;
+}
 
 /* The objects to store: packed compressed bytes in mmap'd memory. */
 struct objset {
@@ -272,6 +302,7 @@ static int run_one(enum which w, const struct bench_pages *ps, size_t npages, ui
 		zs_pool_stats(pool, &st);
 		res->pool_fill = (uint64_t)zs_get_total_pages(pool) * BENCH_PAGE_SIZE;
 		res->meta_bytes = st.meta_bytes;
+		zs_waste(pool, res, os.n);
 	}
 
 	/* check a sample of objects before freeing: a benchmark of a broken store is void */
@@ -679,6 +710,15 @@ int main(int argc, char **argv)
 			       per_byte((int64_t)res[i].meta_bytes, res[i].bytes_fill),
 			       (unsigned long long)res[i].compacted_pages,
 			       res[i].rss_back < res[i].rss_half ? "lower" : "NOT lower");
+	for (int i = 0; i < nres; i++)
+		if (res[i].ok && !strcmp(res[i].name, "zsmalloc"))
+			printf("zsmalloc pool bytes above the compressed bytes after the fill, per "
+			       "compressed byte: handle headers %.4f, class rounding %.4f, free slots "
+			       "%.4f, zspage tails %.4f\n",
+			       per_byte((int64_t)res[i].w_header, res[i].bytes_fill),
+			       per_byte((int64_t)res[i].w_round, res[i].bytes_fill),
+			       per_byte((int64_t)res[i].w_unused, res[i].bytes_fill),
+			       per_byte((int64_t)res[i].w_tail, res[i].bytes_fill));
 
 	for (int pass = 0; pass < 2; pass++) {
 		FILE *f = pass ? (o.json ? fopen(o.json, "a") : NULL) : stdout;
@@ -714,6 +754,10 @@ int main(int argc, char **argv)
 				bench_json_u64(&j, "pool_bytes_half", r->pool_half);
 				bench_json_u64(&j, "pool_bytes_compact", r->pool_back);
 				bench_json_u64(&j, "meta_bytes", r->meta_bytes);
+				bench_json_u64(&j, "waste_header_bytes", r->w_header);
+				bench_json_u64(&j, "waste_round_bytes", r->w_round);
+				bench_json_u64(&j, "waste_free_slot_bytes", r->w_unused);
+				bench_json_u64(&j, "waste_tail_bytes", r->w_tail);
 				bench_json_u64(&j, "compacted_pages", r->compacted_pages);
 			}
 			bench_json_dbl(&j, "ratio_fill", zs ? per_byte((int64_t)r->pool_fill, r->bytes_fill) :
