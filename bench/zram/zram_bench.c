@@ -63,27 +63,72 @@ static int nresults;
 /* ---------------------------------------------------------------------------------- */
 /* zsmem                                                                               */
 
+/*
+ * A phase runs nthreads jobs, each over a contiguous range [first, last) of units (pages,
+ * or the kernel's 1 MiB chunks), released together by one barrier so that the clock
+ * covers only the work. Every job type begins with this header.
+ */
+struct phase_job {
+	size_t first, last;
+	int err;
+	pthread_barrier_t *bar;
+};
+
+/* Runs jobs[0..nthreads) (each `size` bytes, a struct phase_job first) with fn over
+ * units split evenly; returns the last error seen, and wall and CPU seconds. */
+static int run_jobs(void *jobs, size_t size, int nthreads, size_t units, void *(*fn)(void *),
+		    double *wall, double *cpu)
+{
+	pthread_t th[MAX_THREADS];
+	pthread_barrier_t bar;
+	uint64_t t0, c0;
+	int err = 0;
+
+	pthread_barrier_init(&bar, NULL, (unsigned int)nthreads + 1);
+	for (int t = 0; t < nthreads; t++) {
+		struct phase_job *h = (struct phase_job *)((char *)jobs + (size_t)t * size);
+
+		h->first = units * (size_t)t / (size_t)nthreads;
+		h->last = units * (size_t)(t + 1) / (size_t)nthreads;
+		h->err = 0;
+		h->bar = &bar;
+		pthread_create(&th[t], NULL, fn, h);
+	}
+	c0 = bench_cpu_ns();
+	t0 = bench_now_ns();
+	pthread_barrier_wait(&bar);
+	for (int t = 0; t < nthreads; t++) {
+		struct phase_job *h = (struct phase_job *)((char *)jobs + (size_t)t * size);
+
+		pthread_join(th[t], NULL);
+		if (h->err)
+			err = h->err;
+	}
+	*wall = (double)(bench_now_ns() - t0) / 1e9;
+	*cpu = (double)(bench_cpu_ns() - c0) / 1e9;	/* with the kernel: its work, as our sys time */
+	pthread_barrier_destroy(&bar);
+	return err;
+}
+
 struct job {
+	struct phase_job h;	/* first: see run_jobs() */
 	struct zram *z;
 	const struct bench_pages *ps;
 	uint8_t *out;
-	size_t first, last;
 	bool write;
-	int err;
-	pthread_barrier_t *bar;
 };
 
 static void *job_fn(void *p)
 {
 	struct job *j = p;
 
-	pthread_barrier_wait(j->bar);
-	for (size_t i = j->first; i < j->last && !j->err; i++) {
+	pthread_barrier_wait(j->h.bar);
+	for (size_t i = j->h.first; i < j->h.last && !j->h.err; i++) {
 		if (j->write)
-			j->err = zram_write_page(j->z, (uint32_t)i, bench_page(j->ps, i));
+			j->h.err = zram_write_page(j->z, (uint32_t)i, bench_page(j->ps, i));
 		else
-			j->err = zram_read_page(j->z, (uint32_t)i,
-						j->out + i * (size_t)BENCH_PAGE_SIZE);
+			j->h.err = zram_read_page(j->z, (uint32_t)i,
+						  j->out + i * (size_t)BENCH_PAGE_SIZE);
 	}
 	return NULL;
 }
@@ -92,31 +137,11 @@ static void *job_fn(void *p)
 static int run_phase(struct zram *z, const struct bench_pages *ps, uint8_t *out, int nthreads,
 		     bool write, double *wall, double *cpu)
 {
-	pthread_t th[MAX_THREADS];
 	struct job jobs[MAX_THREADS];
-	pthread_barrier_t bar;
-	uint64_t t0, c0;
-	int err = 0;
 
-	pthread_barrier_init(&bar, NULL, (unsigned int)nthreads + 1);
-	for (int t = 0; t < nthreads; t++) {
-		jobs[t] = (struct job){ .z = z, .ps = ps, .out = out, .write = write, .bar = &bar,
-					.first = ps->nr * (size_t)t / (size_t)nthreads,
-					.last = ps->nr * (size_t)(t + 1) / (size_t)nthreads };
-		pthread_create(&th[t], NULL, job_fn, &jobs[t]);
-	}
-	c0 = bench_cpu_ns();
-	t0 = bench_now_ns();
-	pthread_barrier_wait(&bar);
-	for (int t = 0; t < nthreads; t++) {
-		pthread_join(th[t], NULL);
-		if (jobs[t].err)
-			err = jobs[t].err;
-	}
-	*wall = (double)(bench_now_ns() - t0) / 1e9;
-	*cpu = (double)(bench_cpu_ns() - c0) / 1e9;
-	pthread_barrier_destroy(&bar);
-	return err;
+	for (int t = 0; t < nthreads; t++)
+		jobs[t] = (struct job){ .z = z, .ps = ps, .out = out, .write = write };
+	return run_jobs(jobs, sizeof(jobs[0]), nthreads, ps->nr, job_fn, wall, cpu);
 }
 
 /* One repetition into r. */
@@ -222,27 +247,25 @@ static const char *kernel_unusable(const char *algo, char *why, size_t len)
 }
 
 struct kjob {
+	struct phase_job h;	/* first: see run_jobs(); the range counts KCHUNK chunks */
 	int fd;
 	uint8_t *buf;
-	size_t first, last;	/* chunk range */
 	size_t bytes;		/* total bytes */
 	bool write;
-	int err;
-	pthread_barrier_t *bar;
 };
 
 static void *kjob_fn(void *p)
 {
 	struct kjob *j = p;
 
-	pthread_barrier_wait(j->bar);
-	for (size_t c = j->first; c < j->last && !j->err; c++) {
+	pthread_barrier_wait(j->h.bar);
+	for (size_t c = j->h.first; c < j->h.last && !j->h.err; c++) {
 		size_t off = c * KCHUNK, len = j->bytes - off < KCHUNK ? j->bytes - off : KCHUNK;
 		ssize_t n = j->write ? pwrite(j->fd, j->buf + off, len, (off_t)off)
 				     : pread(j->fd, j->buf + off, len, (off_t)off);
 
 		if (n != (ssize_t)len)
-			j->err = n < 0 ? errno : EIO;
+			j->h.err = n < 0 ? errno : EIO;
 	}
 	return NULL;
 }
@@ -250,33 +273,12 @@ static void *kjob_fn(void *p)
 static int kphase(int fd, uint8_t *buf, size_t bytes, int nthreads, bool write, double *wall,
 		  double *cpu)
 {
-	pthread_t th[MAX_THREADS];
 	struct kjob jobs[MAX_THREADS];
-	pthread_barrier_t bar;
-	size_t chunks = (bytes + KCHUNK - 1) / KCHUNK;
-	uint64_t t0, c0;
-	int err = 0;
 
-	pthread_barrier_init(&bar, NULL, (unsigned int)nthreads + 1);
-	for (int t = 0; t < nthreads; t++) {
-		jobs[t] = (struct kjob){ .fd = fd, .buf = buf, .bytes = bytes, .write = write,
-					 .bar = &bar,
-					 .first = chunks * (size_t)t / (size_t)nthreads,
-					 .last = chunks * (size_t)(t + 1) / (size_t)nthreads };
-		pthread_create(&th[t], NULL, kjob_fn, &jobs[t]);
-	}
-	c0 = bench_cpu_ns();
-	t0 = bench_now_ns();
-	pthread_barrier_wait(&bar);
-	for (int t = 0; t < nthreads; t++) {
-		pthread_join(th[t], NULL);
-		if (jobs[t].err)
-			err = jobs[t].err;
-	}
-	*wall = (double)(bench_now_ns() - t0) / 1e9;
-	*cpu = (double)(bench_cpu_ns() - c0) / 1e9;	/* our system time: the kernel's work */
-	pthread_barrier_destroy(&bar);
-	return err;
+	for (int t = 0; t < nthreads; t++)
+		jobs[t] = (struct kjob){ .fd = fd, .buf = buf, .bytes = bytes, .write = write };
+	return run_jobs(jobs, sizeof(jobs[0]), nthreads, (bytes + KCHUNK - 1) / KCHUNK, kjob_fn,
+			wall, cpu);
 }
 
 /* One repetition into r; on a problem r->skip says why and later reps do nothing. */

@@ -233,6 +233,14 @@ static inline struct zswap_tree *tree_get(struct zswap *zs, unsigned int type)
 	return __atomic_load_n(&zs->trees[type], __ATOMIC_ACQUIRE);
 }
 
+/* The table holding (type, offset), or NULL: no such type, or offset past its end. */
+static inline struct zswap_tree *tree_for(struct zswap *zs, unsigned int type, uint64_t offset)
+{
+	struct zswap_tree *t = tree_get(zs, type);
+
+	return t && offset < t->nr_pages ? t : NULL;
+}
+
 static inline struct zswap_stripe *stripe_of(struct zswap_tree *t, uint64_t off)
 {
 	return &t->stripes[(off >> ZSWAP_STRIPE_SHIFT) & (ZSWAP_STRIPES - 1)];
@@ -514,8 +522,8 @@ static enum wb_result writeback_one(struct zswap *zs, void *buf)
 	/* From here e may be freed by its owner: compare the pointer, never read it,
 	 * until the stripe lock shows it is still published. */
 
-	t = tree_get(zs, type);
-	if (!t || off >= t->nr_pages)
+	t = tree_for(zs, type, off);
+	if (!t)
 		return WB_SKIP;		/* leftover of a swapped-off type */
 	s = stripe_of(t, off);
 	pthread_mutex_lock(&s->lock);
@@ -898,8 +906,8 @@ ZS_API int zswap_store(struct zswap *zs, unsigned int type, uint64_t offset, con
 
 	if (!zs || !page)
 		return -EINVAL;
-	t = tree_get(zs, type);
-	if (!t || offset >= t->nr_pages)
+	t = tree_for(zs, type, offset);
+	if (!t)
 		return -EINVAL;
 	s = stripe_of(t, offset);
 
@@ -999,8 +1007,8 @@ ZS_API int zswap_load(struct zswap *zs, unsigned int type, uint64_t offset, void
 
 	if (!zs || !page)
 		return -EINVAL;
-	t = tree_get(zs, type);
-	if (!t || offset >= t->nr_pages)
+	t = tree_for(zs, type, offset);
+	if (!t)
 		return -EINVAL;
 	s = stripe_of(t, offset);
 
@@ -1041,8 +1049,8 @@ ZS_API void zswap_invalidate(struct zswap *zs, unsigned int type, uint64_t offse
 
 	if (!zs)
 		return;
-	t = tree_get(zs, type);
-	if (!t || offset >= t->nr_pages)
+	t = tree_for(zs, type, offset);
+	if (!t)
 		return;
 	slot_drop(zs, t, offset);
 }
