@@ -11,6 +11,10 @@
  * mi_collect(true) for mimalloc: malloc cannot move live objects, so that is the
  * best any of them can do).
  *
+ * Two zsmalloc pools run: "zsmalloc" with the default chain of 8 pages per zspage
+ * and "zsmalloc-c16" with the longest chain a pool accepts (16; as the kernel's
+ * CONFIG_ZSMALLOC_CHAIN_SIZE, a creation-time setting). They store the same objects.
+ *
  * Memory held / compressed bytes live is reported after each step:
  *   zsmalloc: pool pages * 4096 (the kernel's mem_used_total) and the RSS delta;
  *   peers:    the RSS delta (they have no other honest measure).
@@ -72,8 +76,8 @@ struct result {
 	 */
 	uint64_t w_header;		/* 8-byte in-slot handle headers (not in the huge class) */
 	uint64_t w_round;		/* slot size - object size - header: class rounding */
-	uint64_t w_unused;		/* free slots in partly filled zspages */
-	uint64_t w_tail;		/* zspage bytes after the last slot */
+	uint64_t w_unused;		/* the rest of the pages of partly filled zspages */
+	uint64_t w_tail;		/* full zspages' bytes after their last slot */
 	uint64_t compacted_pages;
 	double ns_malloc, ns_free;	/* median per call, during the fill / the free-half */
 	double ns_malloc_warm, ns_free_warm;	/* alloc-then-free cycles on a warm heap */
@@ -83,23 +87,30 @@ struct result {
 /*
  * Splits the pool's bytes above the compressed bytes into the four places they go (see
  * struct result). The class of size ZS_PAGE_SIZE is the huge class: no header there.
+ * Zspages are elastic (they hold the pages their slots reached): a full zspage holds
+ * pages_per_zspage pages and wastes its tail; whatever else the pool holds beyond the
+ * slots in use is the unused part of the partly filled zspages.
  */
 static void zs_waste(struct zs_pool *pool, struct result *res, uint64_t nobjs)
 {
 	static struct zs_class_stats rows[ZS_NR_SIZE_SLOTS];
 	unsigned int n = zs_class_stats(pool, rows, ZS_NR_SIZE_SLOTS);
-	uint64_t used = 0, allocated = 0, huge = 0;
+	uint64_t used = 0, tail = 0, huge = 0;
 
 	for (unsigned int i = 0; i < n && i < ZS_NR_SIZE_SLOTS; i++) {
-		used += (uint64_t)rows[i].obj_used * rows[i].size;
-		allocated += (uint64_t)rows[i].obj_allocated * rows[i].size;
-		if (rows[i].size == ZS_PAGE_SIZE)
-			huge = rows[i].obj_used;
+		const struct zs_class_stats *r = &rows[i];
+
+		used += (uint64_t)r->obj_used * r->size;
+		tail += (uint64_t)r->fullness[ZS_NR_FULLNESS - 1] *
+			((uint64_t)r->pages_per_zspage * ZS_PAGE_SIZE -
+			 (uint64_t)r->objs_per_zspage * r->size);
+		if (r->size == ZS_PAGE_SIZE)
+			huge = r->obj_used;
 	}
 	res->w_header = 8 * (nobjs - huge);
 	res->w_round = used - res->bytes_fill - res->w_header;
-	res->w_unused = allocated - used;
-	res->w_tail = res->pool_fill - allocated;
+	res->w_tail = tail;
+	res->w_unused = res->pool_fill - used - tail;
 }
 
 /* The objects to store: packed compressed bytes in mmap'd memory. */
@@ -169,9 +180,20 @@ static int objset_build(struct objset *os, const struct bench_pages *ps, size_t 
 /* --------------------------------------------------------------------------------- */
 /* One allocator, in this (child) process */
 
-enum which { W_ZS, W_GLIBC, W_JE, W_MI };
+enum which { W_ZS, W_GLIBC, W_JE, W_MI, W_ZS16, NR_WHICH };
 
-static const char *which_name[] = { "zsmalloc", "glibc", "jemalloc", "mimalloc" };
+static const char *which_name[NR_WHICH] = { "zsmalloc", "glibc", "jemalloc", "mimalloc",
+					    "zsmalloc-c16" };
+
+static bool is_zs(enum which w)
+{
+	return w == W_ZS || w == W_ZS16;
+}
+
+static bool name_is_zs(const char *name)
+{
+	return !strncmp(name, "zsmalloc", 8);
+}
 
 /* What malloc really is in this process, by the symbols the peers export. */
 static enum which malloc_in_use(void)
@@ -230,7 +252,7 @@ static int run_one(enum which w, const struct bench_pages *ps, size_t npages, ui
 
 	memset(res, 0, sizeof(*res));
 	snprintf(res->name, sizeof(res->name), "%s", which_name[w]);
-	if (w != W_ZS && malloc_in_use() != w) {
+	if (!is_zs(w) && malloc_in_use() != w) {
 		snprintf(res->err, sizeof(res->err), "malloc in this process is %s, not %s "
 			 "(LD_PRELOAD not effective)", which_name[malloc_in_use()], which_name[w]);
 		return -1;
@@ -252,13 +274,16 @@ static int run_one(enum which w, const struct bench_pages *ps, size_t npages, ui
 	if (ts_free.v)
 		memset(ts_free.v, 0, ts_free.cap * sizeof(uint64_t));
 
-	if (w == W_ZS) {
-		pool = zs_create_pool("alloc_bench");
+	if (is_zs(w)) {
+		struct zs_pool_config cfg = { .chain_size = w == W_ZS16 ? ZS_MAX_CHAIN : 0 };
+
+		pool = zs_create_pool_ex("alloc_bench", &cfg);
 		if (!pool) {
 			snprintf(res->err, sizeof(res->err), "zs_create_pool: %s", strerror(errno));
 			return -1;
 		}
-		if (zs_huge_class_size(pool) != huge_raw)
+		/* The same objects for every pool: raw from the default pool's threshold. */
+		if (w == W_ZS && zs_huge_class_size(pool) != huge_raw)
 			fprintf(stderr, "note: zs_huge_class_size() = %zu, objects use %u\n",
 				zs_huge_class_size(pool), huge_raw);
 	}
@@ -270,7 +295,7 @@ static int run_one(enum which w, const struct bench_pages *ps, size_t npages, ui
 		size_t e = b + BATCH < os.n ? b + BATCH : os.n;
 		uint64_t a = bench_now_ns(), z;
 
-		if (w == W_ZS) {
+		if (pool) {
 			for (size_t i = b; i < e; i++)
 				os.ref[i] = zs_malloc(pool, os.len[i]);
 		} else {
@@ -286,7 +311,7 @@ static int run_one(enum which w, const struct bench_pages *ps, size_t npages, ui
 					 "failed: %s", i, os.len[i], strerror(errno));
 				return -1;
 			}
-			if (w == W_ZS)
+			if (pool)
 				zs_obj_write(pool, os.ref[i], os.blob + os.off[i], os.len[i]);
 			else
 				memcpy((void *)os.ref[i], os.blob + os.off[i], os.len[i]);
@@ -324,7 +349,7 @@ static int run_one(enum which w, const struct bench_pages *ps, size_t npages, ui
 		size_t e = b + BATCH < half ? b + BATCH : half;
 		uint64_t a = bench_now_ns(), z;
 
-		if (w == W_ZS) {
+		if (pool) {
 			for (size_t i = b; i < e; i++)
 				zs_free(pool, os.ref[os.order[i]]);
 		} else {
@@ -381,7 +406,7 @@ static int run_one(enum which w, const struct bench_pages *ps, size_t npages, ui
 		uint64_t a, z;
 
 		a = bench_now_ns();
-		if (w == W_ZS) {
+		if (pool) {
 			for (size_t i = 0; i < BATCH; i++)
 				h[i] = zs_malloc(pool, os.len[b + i]);
 		} else {
@@ -391,7 +416,7 @@ static int run_one(enum which w, const struct bench_pages *ps, size_t npages, ui
 		z = bench_now_ns();
 		bench_samples_add(&ts_alloc, z - a);
 		a = bench_now_ns();
-		if (w == W_ZS) {
+		if (pool) {
 			for (size_t i = 0; i < BATCH; i++)
 				zs_free(pool, h[i]);
 		} else {
@@ -513,7 +538,8 @@ static void usage(FILE *f)
 		"  -c FILE  pages from a corpus file (make-corpus.sh); default: built-in generator\n"
 		"  -m MIB   MiB of pages to store (default: the whole corpus, or 64 generated);\n"
 		"           a shorter corpus is repeated\n"
-		"  -a LIST  allocators, comma separated: zsmalloc,glibc,jemalloc,mimalloc (default all)\n"
+		"  -a LIST  allocators, comma separated: zsmalloc,zsmalloc-c16,glibc,jemalloc,\n"
+		"           mimalloc (default all; zsmalloc-c16: a pool with chain_size 16)\n"
 		"  -s SEED  generator and free-order seed (default 1)\n"
 		"  -j FILE  also append the JSON line to FILE\n"
 		"Stores every page lz4-compressed as one object, frees a random half, then\n"
@@ -530,14 +556,14 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .seed = 1 };
-	struct result res[4];
+	struct result res[NR_WHICH];
 	const char *child = NULL;
 	int result_fd = -1, c, failed = 0, nres = 0;
 	struct bench_pages ps;
 	struct bench_json j;
 	char *tok, *save;
 
-	snprintf(o.allocs, sizeof(o.allocs), "zsmalloc,glibc,jemalloc,mimalloc");
+	snprintf(o.allocs, sizeof(o.allocs), "zsmalloc,zsmalloc-c16,glibc,jemalloc,mimalloc");
 	while ((c = getopt_long(argc, argv, "c:m:a:s:j:H:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -578,7 +604,7 @@ int main(int argc, char **argv)
 		enum which w = W_ZS;
 		int rc;
 
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < NR_WHICH; i++)
 			if (!strcmp(child, which_name[i]))
 				w = (enum which)i;
 		/* a corpus is read whole and wrapped around to -m; the generator makes -m */
@@ -608,11 +634,11 @@ int main(int argc, char **argv)
 			zs_destroy_pool(p);
 		}
 	}
-	for (tok = strtok_r(o.allocs, ",", &save); tok && nres < 4;
+	for (tok = strtok_r(o.allocs, ",", &save); tok && nres < NR_WHICH;
 	     tok = strtok_r(NULL, ",", &save)) {
 		int w = -1;
 
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < NR_WHICH; i++)
 			if (!strcmp(tok, which_name[i]))
 				w = i;
 		if (w < 0) {
@@ -625,7 +651,7 @@ int main(int argc, char **argv)
 			 * LD_PRELOAD cannot put in place (sanitizer builds own malloc), is a note.
 			 */
 			fprintf(stderr, "%s: %s\n", res[nres].name, res[nres].err);
-			if (w == W_ZS)
+			if (is_zs((enum which)w))
 				failed = 1;
 		}
 		nres++;
@@ -650,7 +676,7 @@ int main(int argc, char **argv)
 	printf("memory held / compressed bytes live (targets for zsmalloc pool: fill <= 1.03, "
 	       "half+compact <= 1.06)\n");
 	{
-		static const int wd[] = { 9, 6, 6, 6, 7, 7, 7, 8, 7, 8, 7, 24 };
+		static const int wd[] = { 12, 6, 6, 6, 7, 7, 7, 8, 7, 8, 7, 24 };
 		struct bench_table t;
 		char b[12][32];
 		const char *hdr[] = { "allocator", "fill", "half", "back", "rssfill", "rsshalf",
@@ -663,7 +689,7 @@ int main(int argc, char **argv)
 		for (int i = 0; i < nres; i++) {
 			struct result *r = &res[i];
 			const char *cells[12];
-			bool zs = !strcmp(r->name, "zsmalloc");
+			bool zs = name_is_zs(r->name);
 
 			if (!r->ok) {
 				cells[0] = r->name;
@@ -703,18 +729,18 @@ int main(int argc, char **argv)
 	       "included) and freeing the random half; warm-al, warm-fr: alloc-then-free\n"
 	       "cycles of 64 objects on the warm allocator.\n");
 	for (int i = 0; i < nres; i++)
-		if (res[i].ok && !strcmp(res[i].name, "zsmalloc"))
-			printf("zsmalloc: metadata outside zspages %.2f MiB (%.3f of compressed), "
+		if (res[i].ok && name_is_zs(res[i].name))
+			printf("%s: metadata outside zspages %.2f MiB (%.3f of compressed), "
 			       "compaction freed %llu pages, RSS after compaction %s than after "
-			       "the free\n", (double)res[i].meta_bytes / 1048576.0,
+			       "the free\n", res[i].name, (double)res[i].meta_bytes / 1048576.0,
 			       per_byte((int64_t)res[i].meta_bytes, res[i].bytes_fill),
 			       (unsigned long long)res[i].compacted_pages,
 			       res[i].rss_back < res[i].rss_half ? "lower" : "NOT lower");
 	for (int i = 0; i < nres; i++)
-		if (res[i].ok && !strcmp(res[i].name, "zsmalloc"))
-			printf("zsmalloc pool bytes above the compressed bytes after the fill, per "
-			       "compressed byte: handle headers %.4f, class rounding %.4f, free slots "
-			       "%.4f, zspage tails %.4f\n",
+		if (res[i].ok && name_is_zs(res[i].name))
+			printf("%s pool bytes above the compressed bytes after the fill, per "
+			       "compressed byte: handle headers %.4f, class rounding %.4f, partly "
+			       "filled zspages %.4f, full zspages' tails %.4f\n", res[i].name,
 			       per_byte((int64_t)res[i].w_header, res[i].bytes_fill),
 			       per_byte((int64_t)res[i].w_round, res[i].bytes_fill),
 			       per_byte((int64_t)res[i].w_unused, res[i].bytes_fill),
@@ -733,7 +759,7 @@ int main(int argc, char **argv)
 		bench_json_arr_begin(&j, "allocators");
 		for (int i = 0; i < nres; i++) {
 			struct result *r = &res[i];
-			bool zs = !strcmp(r->name, "zsmalloc");
+			bool zs = name_is_zs(r->name);
 
 			bench_json_obj_begin(&j, NULL);
 			bench_json_str(&j, "name", r->name);

@@ -15,6 +15,13 @@
  *   3. write-unlock; if the source is empty, drop the class lock and release it.
  * zs_free never misses a move: it takes the class lock and re-reads the cell.
  * Readers that loaded the old location find the cell changed after read-locking.
+ *
+ * Then the zspages left partly used are shrunk (zspages are elastic, see
+ * zs_internal.h): each one's objects above its first inuse slots move down into its
+ * holes, under the same write lock, and the pages no slot below the new bump
+ * reaches go back. After a free of a random half, that is what brings a class from
+ * one half-empty zspage of pages_per_zspage pages down to the pages its objects
+ * fill.
  */
 #include <sched.h>
 
@@ -44,24 +51,122 @@ static struct zspage *zs_find_dest(struct size_class *class)
 			       struct zspage, node);
 }
 
-static void zs_migrate_obj(struct size_class *class, struct zspage *src, unsigned int idx,
-			   struct zspage *dst, unsigned long handle)
+/* Copies slot idx of src to slot didx of dst and points the handle there. */
+static void zs_move_payload(struct size_class *class, struct zspage *src, unsigned int idx,
+			    struct zspage *dst, unsigned int didx, unsigned long handle)
 {
 	unsigned char buf[ZS_PAGE_SIZE];
 	size_t len = class->size - class->hdr;
-	unsigned int didx = zs_obj_alloc(class, dst, handle);
 
 	zs_copy_out(class, src, idx, class->hdr, buf, len);
 	zs_copy_in(class, dst, didx, class->hdr, buf, len);
 	/* Release: the bytes just copied are visible to whoever loads the new location. */
 	zs_store_release(zs_cell(handle), zs_loc_encode(dst, didx, class->index));
-	zs_obj_free(class, src, idx);
-	zs_fix_fullness(class, dst);
 }
 
+/*
+ * Returns the pages dst had to grow for the object (they count against what the
+ * pass frees), or -1 when it could not (ENOMEM): the object stays where it is.
+ */
+static int zs_migrate_obj(struct zs_pool *pool, struct size_class *class,
+			  struct zspage *src, unsigned int idx, struct zspage *dst,
+			  unsigned long handle)
+{
+	unsigned int had = dst->nr_pages, didx = zs_obj_alloc(pool, class, dst, handle);
+
+	if (didx == ZS_NO_FREE)
+		return -1;
+	zs_move_payload(class, src, idx, dst, didx, handle);
+	zs_obj_free(class, src, idx);
+	zs_fix_fullness(class, dst);
+	return (int)(dst->nr_pages - had);
+}
+
+/*
+ * Shrinks zp (on a fullness list, class->lock held) to the pages its inuse objects
+ * need: objects in slots >= inuse move into the holes below inuse, bump drops to
+ * inuse and the pages above go to out[] (their count is returned; the caller gives
+ * them back). 0 when nothing would be freed or a reader is inside zp.
+ */
+static unsigned int zs_zspage_shrink(struct zs_pool *pool, struct size_class *class,
+				     struct zspage *zp, uintptr_t *out)
+{
+	unsigned int live = zp->inuse, keep = zs_pages_for(class, live), lo, hi, k, n;
+
+	if (zp->freeobj == ZS_NO_FREE || keep >= zp->nr_pages || !class->hdr ||
+	    !zs_zspage_write_trylock(zp))
+		return 0;
+	/*
+	 * As many holes lie below live as objects at or above it (bump - free = live):
+	 * pair them off, lowest hole with highest object.
+	 */
+	for (lo = 0, hi = zp->bump;; lo++) {
+		unsigned long w;
+
+		while (lo < live && (*zs_slot_word(class, zp, lo) & 1))
+			lo++;
+		if (lo == live)
+			break;
+		do
+			w = *zs_slot_word(class, zp, --hi);
+		while (!(w & 1));
+		zs_asan_slot(class, zp, lo, class->hdr, false);
+		*zs_slot_word(class, zp, lo) = w;
+		zs_move_payload(class, zp, hi, zp, lo, w & ~1UL);
+	}
+	/* [0, live) is all allocated: no free list; the slots above are fresh again. */
+	for (k = live; k < zp->bump; k++)
+		zs_asan_slot(class, zp, k, 0, true);
+	zp->freeobj = ZS_NO_FREE;
+	zp->bump = (uint16_t)live;
+	n = zp->nr_pages - keep;
+	for (k = 0; k < n; k++) {
+		out[k] = zp->page[keep + k];
+#ifdef ZSMEM_ASAN
+		ASAN_UNPOISON_MEMORY_REGION(zs_page_addr(zp, keep + k), ZS_PAGE_SIZE);
+#endif
+	}
+	zp->nr_pages = (uint8_t)keep;
+	class->pages -= n;
+	zs_counter_sub(&pool->total_pages, n);
+	/* Release: the new locations are visible to the next reader of zp. */
+	zs_zspage_write_unlock(zp);
+	return n;
+}
+
+/* Shrinks every partly used zspage of class, class->lock held; returns pages freed. */
+static unsigned long zs_shrink_class(struct zs_pool *pool, struct size_class *class)
+{
+	uintptr_t buf[4 * ZS_MAX_CHAIN];
+	unsigned long freed = 0;
+	unsigned int g, nbuf = 0;
+
+	for (g = ZS_FULLNESS_EMPTY + 1; g < ZS_FULLNESS_FULL; g++) {
+		struct zs_list *n;
+
+		/* Shrinking keeps inuse, so zp stays on this list. */
+		for (n = class->fullness_list[g].next; n != &class->fullness_list[g];
+		     n = n->next) {
+			if (nbuf + ZS_MAX_CHAIN > sizeof(buf) / sizeof(buf[0])) {
+				/* Rare (many partly used zspages): the page source lock nests. */
+				zs_pages_put(pool, buf, nbuf);
+				nbuf = 0;
+			}
+			nbuf += zs_zspage_shrink(pool, class,
+						 zs_container_of(n, struct zspage, node),
+						 buf + nbuf);
+		}
+	}
+	freed = nbuf;
+	if (nbuf)
+		zs_pages_put(pool, buf, nbuf);
+	return freed;
+}
+
+/* Returns the pages the class gave back, net of those its zspages grew meanwhile. */
 static unsigned long zs_compact_class(struct zs_pool *pool, struct size_class *class)
 {
-	unsigned long freed = 0;
+	unsigned long freed = 0, grown = 0;
 
 	if (class->objs_per_zspage == 1)
 		return 0;	/* huge: nothing to gain */
@@ -79,15 +184,16 @@ static unsigned long zs_compact_class(struct zs_pool *pool, struct size_class *c
 		if (tries == ZS_TRYLOCK_TRIES)
 			break;	/* readers are inside: try again at the next zs_compact */
 		zs_isolate_zspage(class, src);
-		for (idx = 0; src->inuse && idx < class->objs_per_zspage; idx++) {
+		for (idx = 0; src->inuse && idx < src->bump; idx++) {
 			unsigned long w = *zs_slot_word(class, src, idx);
+			int g;
 
 			if (!(w & 1))
 				continue;	/* free slot */
 			dst = zs_find_dest(class);
-			if (!dst)
+			if (!dst || (g = zs_migrate_obj(pool, class, src, idx, dst, w & ~1UL)) < 0)
 				break;
-			zs_migrate_obj(class, src, idx, dst, w & ~1UL);
+			grown += (unsigned int)g;
 		}
 		zs_zspage_write_unlock(src);
 		if (src->inuse) {
@@ -95,13 +201,15 @@ static unsigned long zs_compact_class(struct zs_pool *pool, struct size_class *c
 			break;
 		}
 		zs_remove_zspage(class, src);
-		freed += class->pages_per_zspage;
+		freed += src->nr_pages;
 		/* Let allocators and freers in, and give the pages back without the lock. */
 		pthread_mutex_unlock(&class->lock);
 		zs_zspage_release(pool, src);
 		pthread_mutex_lock(&class->lock);
 	}
+	freed += zs_shrink_class(pool, class);
 	pthread_mutex_unlock(&class->lock);
+	freed = freed > grown ? freed - grown : 0;
 	if (pool->flags & ZS_POOL_LEGACY_LOCK)
 		pthread_rwlock_unlock(&pool->legacy_lock);
 	return freed;

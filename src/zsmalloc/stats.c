@@ -22,7 +22,7 @@ static void zs_class_row(const struct size_class *class, struct zs_class_stats *
 		row->fullness[g] = class->nr_fullness[g];
 	row->obj_allocated = class->obj_allocated;
 	row->obj_used = class->obj_used;
-	row->pages_used = class->zspages * class->pages_per_zspage;
+	row->pages_used = class->pages;	/* populated: zspages are elastic */
 	row->pages_per_zspage = class->pages_per_zspage;
 	row->objs_per_zspage = class->objs_per_zspage;
 	row->freeable = (class->obj_allocated - class->obj_used) / class->objs_per_zspage *
@@ -118,9 +118,11 @@ static unsigned long zs_check_zspage(struct zs_pool *pool, struct size_class *cl
 	if (zp->fullness != g || zs_fullness(zp->inuse, objs) != g)
 		ZS_BAD("class %u: zspage %p in group %u, fullness %u, inuse %u/%u",
 		       class->index, (void *)zp, g, zp->fullness, zp->inuse, objs);
-	if (zp->nr_pages != class->pages_per_zspage || zp->class_idx != class->index)
-		ZS_BAD("class %u: zspage %p: %u pages, class %u", class->index, (void *)zp,
-		       zp->nr_pages, zp->class_idx);
+	if (zp->bump > objs || zp->inuse > zp->bump ||
+	    zp->nr_pages != zs_pages_for(class, zp->bump) || zp->class_idx != class->index)
+		ZS_BAD("class %u: zspage %p: %u pages for %u slots handed out (%u in use), "
+		       "class %u", class->index, (void *)zp, zp->nr_pages, zp->bump, zp->inuse,
+		       zp->class_idx);
 	for (k = 0; k < zp->nr_pages; k++) {
 		size_t start = (size_t)k * ZS_PAGE_SIZE;
 		size_t first = (start + class->size - 1) / class->size * class->size;
@@ -144,7 +146,7 @@ static unsigned long zs_check_zspage(struct zs_pool *pool, struct size_class *cl
 	for (idx = zp->freeobj; idx != ZS_NO_FREE; ) {
 		unsigned long w;
 
-		if (idx >= objs || seen[idx]) {
+		if (idx >= zp->bump || seen[idx]) {
 			ZS_BAD("class %u: zspage %p: free list broken at slot %u", class->index,
 			       (void *)zp, idx);
 			return bad;
@@ -159,8 +161,8 @@ static unsigned long zs_check_zspage(struct zs_pool *pool, struct size_class *cl
 		}
 		idx = (unsigned int)(w >> 1);
 	}
-	/* Every other slot is allocated and its handle points back at it. */
-	for (idx = 0; idx < objs; idx++) {
+	/* Every other slot handed out is allocated and its handle points back at it. */
+	for (idx = 0; idx < zp->bump; idx++) {
 		unsigned long w;
 
 		if (seen[idx])
@@ -173,9 +175,9 @@ static unsigned long zs_check_zspage(struct zs_pool *pool, struct size_class *cl
 		else
 			live++;
 	}
-	if (nfree + zp->inuse != objs || live != zp->inuse)
-		ZS_BAD("class %u: zspage %p: inuse %u, %u free, %u live, %u slots",
-		       class->index, (void *)zp, zp->inuse, nfree, live, objs);
+	if (nfree + zp->inuse != zp->bump || live != zp->inuse)
+		ZS_BAD("class %u: zspage %p: inuse %u, %u free, %u live, %u slots handed out",
+		       class->index, (void *)zp, zp->inuse, nfree, live, zp->bump);
 	return bad;
 }
 
@@ -189,7 +191,7 @@ ZS_API int zs_pool_check(struct zs_pool *pool)
 		return -ENOMEM;
 	for (i = 0; i < pool->nr_classes; i++) {
 		struct size_class *class = &pool->classes[i];
-		unsigned long zspages = 0, used = 0, cells = 0, live_cells = 0;
+		unsigned long zspages = 0, used = 0, pages = 0, cells = 0, live_cells = 0;
 		struct zs_hchunk *c;
 		_Atomic unsigned long *f;
 
@@ -204,6 +206,7 @@ ZS_API int zs_pool_check(struct zs_pool *pool)
 
 				bad += zs_check_zspage(pool, class, zp, g, seen);
 				used += zp->inuse;
+				pages += zp->nr_pages;
 				nr++;
 			}
 			if (nr != class->nr_fullness[g] ||
@@ -217,10 +220,11 @@ ZS_API int zs_pool_check(struct zs_pool *pool)
 		}
 		if (zspages != class->zspages ||
 		    class->obj_allocated != zspages * class->objs_per_zspage ||
-		    used != class->obj_used)
+		    used != class->obj_used || pages != class->pages)
 			ZS_BAD("class %u: %lu zspages (counted %lu), obj_allocated %lu, "
-			       "obj_used %lu (counted %lu)", class->index, zspages,
-			       class->zspages, class->obj_allocated, used, class->obj_used);
+			       "obj_used %lu (counted %lu), pages %lu (counted %lu)", class->index,
+			       zspages, class->zspages, class->obj_allocated, used,
+			       class->obj_used, pages, class->pages);
 		/* Handles: free cells are tagged, the rest are the live objects. */
 		for (c = class->chunks; c; c = c->next) {
 			size_t k;

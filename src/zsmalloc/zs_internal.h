@@ -21,7 +21,8 @@
  *
  *   struct zspage (descriptor, malloc'd, type-stable: reused, never freed before
  *                  the pool is destroyed)
- *     page[k] = address of the k-th 4 KiB page | offset of the first object in it
+ *     page[k] = address of the k-th 4 KiB page | offset of the first object in it,
+ *               for the nr_pages pages populated so far (see "Elastic zspages")
  *
  *   a handle is the address of an 8-byte cell in a handle chunk; the cell holds
  *   the object's location:
@@ -35,6 +36,20 @@
  *   pages seen as one run; an allocated slot's first word is (handle | 1), a free
  *   slot's first word is (index of next free slot) << 1. Huge classes (1 page, 1
  *   object) store no header: the handle lives in zspage->huge_handle.
+ *
+ * Elastic zspages
+ * ---------------
+ *
+ *   A zspage holds only the pages its slots have reached. Slots [0, bump) have been
+ *   handed out at least once (each is allocated or on the slot free list); slots
+ *   [bump, objs_per_zspage) are fresh, and their bytes lie in pages not taken from
+ *   the page source yet. Allocation reuses a freed slot first, else takes slot bump
+ *   and populates the page(s) it reaches. So the last, partly filled zspage of a
+ *   class holds the pages its objects need, not pages_per_zspage of them: with ~100
+ *   classes in use that is most of what a pool wastes beyond class rounding.
+ *   Compaction, after emptying what it can, shrinks the zspages left partly used:
+ *   it moves their highest objects into their holes, lowers bump and gives the
+ *   pages above it back (zs_zspage_shrink in compact.c).
  *
  * Lock ordering
  * -------------
@@ -171,16 +186,18 @@ static inline void zs_list_del(struct zs_list *n)
  * may safely read-lock it and then find the cell changed.
  *
  * Invariants (under class->lock, for a zspage on a fullness list):
- *   inuse + |slot free list from freeobj| == class->objs_per_zspage
+ *   inuse + |slot free list from freeobj| == bump <= class->objs_per_zspage
+ *   every slot on the free list is < bump
  *   fullness == zs_fullness(inuse, class->objs_per_zspage)
- *   nr_pages == class->pages_per_zspage
+ *   nr_pages == zs_pages_for(class, bump)
  *   page[k] & ZS_PAGE_MASK == (ceil(k*4096 / size) * size) - k*4096, for k < nr_pages
  */
 struct zspage {
 	struct zs_list node;		/* class->fullness_list[fullness], or a release list */
 	_Atomic int lock;		/* > 0: readers; -1: compaction moving objects out */
 	uint16_t inuse;			/* allocated slots */
-	uint16_t freeobj;		/* first free slot, ZS_NO_FREE when full */
+	uint16_t freeobj;		/* first freed slot, ZS_NO_FREE if none */
+	uint16_t bump;			/* slots handed out so far; the rest are fresh */
 	uint8_t fullness;
 	uint8_t class_idx;		/* the merged class's index (0..254) */
 	uint8_t nr_pages;
@@ -294,6 +311,7 @@ struct zs_hchunk {
 /*
  * Invariants (under lock):
  *   obj_allocated == zspages * objs_per_zspage
+ *   pages == sum over zspages of nr_pages
  *   obj_used == sum over zspages of inuse == number of live handles of the class
  *   nr_fullness[g] == |fullness_list[g]|, sum_g nr_fullness[g] == zspages
  *   bit g of nonempty  <=>  nr_fullness[g] != 0
@@ -310,6 +328,7 @@ struct size_class {
 	unsigned long obj_allocated;
 	unsigned long obj_used;
 	unsigned long zspages;
+	unsigned long pages;		/* populated pages of its zspages */
 	unsigned long nr_fullness[ZS_NR_FULLNESS];
 	_Atomic unsigned long *free_cells;	/* free handle cells */
 	struct zs_hchunk *chunks;
@@ -400,6 +419,18 @@ static inline void *zs_slot_addr(const struct size_class *class, const struct zs
 	       (off & ZS_PAGE_MASK);
 }
 
+/*
+ * Pages a zspage needs to hold slots [0, bump): those its bytes reach, and always the
+ * first (a zspage is built for the allocation about to take slot 0).
+ */
+static inline unsigned int zs_pages_for(const struct size_class *class, unsigned int bump)
+{
+	unsigned int n = (unsigned int)(((size_t)bump * class->size + ZS_PAGE_SIZE - 1) >>
+					ZS_PAGE_SHIFT);
+
+	return n ? n : 1;
+}
+
 /* The slot's first word: (handle | 1) when allocated, (next free << 1) when free. */
 static inline unsigned long *zs_slot_word(const struct size_class *class,
 					  const struct zspage *zp, unsigned int idx)
@@ -447,7 +478,10 @@ static inline void zs_cell_push(struct size_class *class, _Atomic unsigned long 
 }
 
 /* zsmalloc.c (helpers used by compact.c and stats.c) */
-unsigned int zs_obj_alloc(struct size_class *class, struct zspage *zp, unsigned long handle);
+unsigned int zs_obj_alloc(struct zs_pool *pool, struct size_class *class, struct zspage *zp,
+			  unsigned long handle);
+void zs_asan_slot(const struct size_class *class, const struct zspage *zp, unsigned int idx,
+		  size_t from, bool poison);
 void zs_obj_free(struct size_class *class, struct zspage *zp, unsigned int idx);
 void zs_fix_fullness(struct size_class *class, struct zspage *zp);
 void zs_isolate_zspage(struct size_class *class, struct zspage *zp);

@@ -66,24 +66,25 @@ void zs_putback_zspage(struct size_class *class, struct zspage *zp)
 /* An isolated, empty zspage leaves the class. */
 void zs_remove_zspage(struct size_class *class, struct zspage *zp)
 {
-	(void)zp;
 	class->zspages--;
 	class->obj_allocated -= class->objs_per_zspage;
+	class->pages -= zp->nr_pages;
 }
 
 /* ---------------------------------------------------------------------------------- */
 /* Slots (class->lock held)                                                            */
 
 /*
- * With ZSMEM_ASAN, the payload of a free slot (all but its free-list word) is
- * poisoned, so a write past the end of an object into a free neighbour is reported.
- * Huge slots are not: their page goes back as soon as the object is freed.
+ * With ZSMEM_ASAN, the payload of a freed slot (all but its free-list word) and the
+ * whole of a fresh slot are poisoned, so a write past the end of an object into a
+ * free neighbour is reported. Slot idx is (un)poisoned from byte `from` on. Huge
+ * slots are not: their page goes back as soon as the object is freed.
  */
-static void zs_asan_slot(const struct size_class *class, const struct zspage *zp,
-			 unsigned int idx, bool poison)
+void zs_asan_slot(const struct size_class *class, const struct zspage *zp, unsigned int idx,
+		  size_t from, bool poison)
 {
 #ifdef ZSMEM_ASAN
-	size_t pos = (size_t)idx * class->size + class->hdr, len = class->size - class->hdr;
+	size_t pos = (size_t)idx * class->size + from, len = class->size - from;
 
 	if (!class->hdr)
 		return;
@@ -101,7 +102,7 @@ static void zs_asan_slot(const struct size_class *class, const struct zspage *zp
 		len -= n;
 	}
 #else
-	(void)class, (void)zp, (void)idx, (void)poison;
+	(void)class, (void)zp, (void)idx, (void)from, (void)poison;
 #endif
 }
 
@@ -116,22 +117,71 @@ static void zs_poison(const struct size_class *class, const struct zspage *zp,
 #else
 	(void)class, (void)zp, (void)idx;
 #endif
-	zs_asan_slot(class, zp, idx, true);
+	zs_asan_slot(class, zp, idx, class->hdr, true);
 }
 
-unsigned int zs_obj_alloc(struct size_class *class, struct zspage *zp, unsigned long handle)
+/*
+ * Takes pages k = nr_pages..n-1 for zp and records each one's first-object offset,
+ * class->lock held (the page source lock nests inside it). -ENOMEM leaves zp as it
+ * was.
+ */
+static int zs_zspage_grow(struct zs_pool *pool, struct size_class *class, struct zspage *zp,
+			  unsigned int n)
+{
+	unsigned int k;
+
+	if (zs_pages_get(pool, zp->page + zp->nr_pages, n - zp->nr_pages))
+		return -ENOMEM;
+	for (k = zp->nr_pages; k < n; k++) {
+		size_t start = (size_t)k * ZS_PAGE_SIZE;
+		size_t first = (start + class->size - 1) / class->size * class->size;
+
+		zp->page[k] |= (first - start) & ZS_PAGE_MASK;
+#ifdef ZSMEM_ASAN
+		if (class->hdr)	/* fresh slots, unpoisoned as they are handed out */
+			ASAN_POISON_MEMORY_REGION(zs_page_addr(zp, k), ZS_PAGE_SIZE);
+#endif
+	}
+	zs_counter_add(&pool->total_pages, n - zp->nr_pages);
+	class->pages += n - zp->nr_pages;
+	zp->nr_pages = (uint8_t)n;
+	return 0;
+}
+
+/*
+ * Takes a slot of zp (which has room) for handle: a freed slot if there is one, else
+ * the first fresh slot, populating the page(s) it reaches. Returns its index, or
+ * ZS_NO_FREE when such a page cannot be had (ENOMEM; nothing changed).
+ */
+unsigned int zs_obj_alloc(struct zs_pool *pool, struct size_class *class, struct zspage *zp,
+			  unsigned long handle)
 {
 	unsigned int idx = zp->freeobj;
 
-	zs_asan_slot(class, zp, idx, false);
-	if (class->hdr) {
-		unsigned long *w = zs_slot_word(class, zp, idx);
+	if (idx != ZS_NO_FREE) {
+		zs_asan_slot(class, zp, idx, class->hdr, false);
+		if (class->hdr) {
+			unsigned long *w = zs_slot_word(class, zp, idx);
 
-		zp->freeobj = (uint16_t)(*w >> 1);
-		*w = handle | 1;
+			zp->freeobj = (uint16_t)(*w >> 1);
+			*w = handle | 1;
+		} else {
+			zp->freeobj = ZS_NO_FREE;
+			zp->huge_handle = handle;
+		}
 	} else {
-		zp->freeobj = ZS_NO_FREE;
-		zp->huge_handle = handle;
+		unsigned int need;
+
+		idx = zp->bump;
+		need = zs_pages_for(class, idx + 1);
+		if (need > zp->nr_pages && zs_zspage_grow(pool, class, zp, need))
+			return ZS_NO_FREE;
+		zp->bump++;
+		zs_asan_slot(class, zp, idx, 0, false);
+		if (class->hdr)
+			*zs_slot_word(class, zp, idx) = handle | 1;
+		else
+			zp->huge_handle = handle;
 	}
 	zp->inuse++;
 	class->obj_used++;
@@ -192,39 +242,33 @@ void zs_copy_in(const struct size_class *class, const struct zspage *zp, unsigne
 /* ---------------------------------------------------------------------------------- */
 /* zspages                                                                             */
 
-/* Builds a zspage for class without its lock; NULL (ENOMEM) leaves nothing behind. */
+/*
+ * Builds a zspage for class without its lock, with its first page only (slot 0 lies
+ * in it; the rest come as slots reach them). NULL (ENOMEM) leaves nothing behind.
+ * The caller adds the page to class->pages under the lock.
+ */
 static struct zspage *zs_zspage_create(struct zs_pool *pool, struct size_class *class)
 {
-	unsigned int n = class->pages_per_zspage, objs = class->objs_per_zspage;
 	struct zspage *zp = zs_desc_get(pool);
-	unsigned int k, i;
 
 	if (!zp)
 		return NULL;
-	if (zs_pages_get(pool, zp->page, n)) {
+	if (zs_pages_get(pool, zp->page, 1)) {
 		zs_desc_put(pool, zp);
 		return NULL;
 	}
-	for (k = 0; k < n; k++) {
-		size_t start = (size_t)k * ZS_PAGE_SIZE;
-		size_t first = (start + class->size - 1) / class->size * class->size;
-
-		zp->page[k] |= (first - start) & ZS_PAGE_MASK;
-	}
-	zp->nr_pages = (uint8_t)n;
+#ifdef ZSMEM_ASAN
+	if (class->hdr)
+		ASAN_POISON_MEMORY_REGION(zs_page_addr(zp, 0), ZS_PAGE_SIZE);
+#endif
+	zp->nr_pages = 1;	/* page[0] & ZS_PAGE_MASK == 0: slot 0 starts the page */
 	zp->class_idx = (uint8_t)class->index;
 	zp->inuse = 0;
 	zp->huge_handle = 0;
-	zp->freeobj = 0;
+	zp->freeobj = ZS_NO_FREE;
+	zp->bump = 0;
 	zp->fullness = ZS_FULLNESS_EMPTY;
-	if (class->hdr) {
-		for (i = 0; i < objs; i++) {
-			*zs_slot_word(class, zp, i) =
-				(unsigned long)(i + 1 < objs ? i + 1 : ZS_NO_FREE) << 1;
-			zs_asan_slot(class, zp, i, true);
-		}
-	}
-	zs_counter_add(&pool->total_pages, n);
+	zs_counter_add(&pool->total_pages, 1);
 	return zp;
 }
 
@@ -377,7 +421,7 @@ ZS_API unsigned long zs_malloc(struct zs_pool *pool, size_t size)
 		pthread_mutex_lock(&class->lock);
 		zs_hchunk_add(class, chunk);
 	}
-	cell = zs_cell_pop(class);	/* reserved: nothing below can fail after this */
+	cell = zs_cell_pop(class);	/* reserved; pushed back if no slot can be had */
 
 	zp = zs_find_zspage(class);
 	if (unlikely(!zp)) {
@@ -392,9 +436,17 @@ ZS_API unsigned long zs_malloc(struct zs_pool *pool, size_t size)
 		}
 		class->zspages++;
 		class->obj_allocated += class->objs_per_zspage;
+		class->pages += zp->nr_pages;
 		zs_group_add(class, zp, ZS_FULLNESS_EMPTY);
 	}
-	idx = zs_obj_alloc(class, zp, (unsigned long)cell);
+	/* Slot 0 of a new zspage needs no page: only a grown one can fail. */
+	idx = zs_obj_alloc(pool, class, zp, (unsigned long)cell);
+	if (unlikely(idx == ZS_NO_FREE)) {
+		zs_cell_push(class, cell);
+		pthread_mutex_unlock(&class->lock);
+		errno = ENOMEM;
+		return 0;
+	}
 	/* Relaxed: the caller publishes the handle; nobody can race on a new cell. */
 	zs_store_relaxed(cell, zs_loc_encode(zp, idx, class->index));
 	zs_fix_fullness(class, zp);
