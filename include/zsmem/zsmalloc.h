@@ -104,10 +104,14 @@ ZS_API unsigned int zs_handle_class(struct zs_pool *pool, unsigned long handle);
 
 /* Objects of this size or more occupy a whole page each: zram stores such pages raw. */
 ZS_API size_t zs_huge_class_size(struct zs_pool *pool);
-/* 4 KiB pages currently held by the pool's zspages. */
+/* 4 KiB pages currently held by the pool's zspages. Zspages are elastic: one holds
+ * only the pages its objects have reached, up to pages_per_zspage. */
 ZS_API unsigned long zs_get_total_pages(struct zs_pool *pool);
-/* Moves objects from the emptiest zspages into the fullest, class by class; returns
- * the number of pages freed. Safe while other threads allocate, free, read and write. */
+/* Moves objects from the emptiest zspages into the fullest, class by class, then
+ * shrinks the zspages left partly used to the pages their objects need; returns the
+ * number of pages freed (net of pages the fullest zspages grew to take the objects).
+ * Safe while other threads allocate, free, read and write; a zspage a reader holds
+ * (zs_obj_read_begin) is skipped. */
 ZS_API unsigned long zs_compact(struct zs_pool *pool);
 
 struct zs_pool_stats {
@@ -127,8 +131,8 @@ struct zs_class_stats {
 	unsigned long fullness[ZS_NR_FULLNESS]; /* zspages per fullness group */
 	unsigned long obj_allocated;
 	unsigned long obj_used;
-	unsigned long pages_used;
-	unsigned int pages_per_zspage;
+	unsigned long pages_used;	/* pages its zspages hold now (elastic) */
+	unsigned int pages_per_zspage;	/* pages of a full zspage */
 	unsigned int objs_per_zspage;
 	unsigned long freeable;		/* pages compaction could free */
 };
