@@ -74,7 +74,7 @@ struct result {
 	 * Where zsmalloc's pool bytes above the compressed bytes go, after the fill:
 	 * pool_fill == bytes_fill + w_header + w_round + w_unused + w_tail.
 	 */
-	uint64_t w_header;		/* 8-byte in-slot handle headers (not in the huge class) */
+	uint64_t w_header;		/* in-slot handle headers (not in the huge class) */
 	uint64_t w_round;		/* slot size - object size - header: class rounding */
 	uint64_t w_unused;		/* the rest of the pages of partly filled zspages */
 	uint64_t w_tail;		/* full zspages' bytes after their last slot */
@@ -107,7 +107,7 @@ static void zs_waste(struct zs_pool *pool, struct result *res, uint64_t nobjs)
 		if (r->size == ZS_PAGE_SIZE)
 			huge = r->obj_used;
 	}
-	res->w_header = 8 * (nobjs - huge);
+	res->w_header = (uint64_t)ZS_OBJ_HEADER_SIZE * (nobjs - huge);
 	res->w_round = used - res->bytes_fill - res->w_header;
 	res->w_tail = tail;
 	res->w_unused = res->pool_fill - used - tail;

@@ -37,6 +37,7 @@ extern "C" {
 #define ZS_DEFAULT_CHAIN	8u
 #define ZS_NR_FULLNESS		12	/* empty, 0-9%, 10-19%, ..., 90-99%, full */
 #define ZS_NR_SIZE_SLOTS	255	/* (4096 - 32) / 16 + 1 size slots before merging */
+#define ZS_OBJ_HEADER_SIZE	4u	/* in-slot bytes per object, huge class excepted */
 
 struct zs_pool;
 

@@ -10,9 +10,11 @@
  * the 16-byte steps it skipped, and the table stays small (119 classes for chain 8).
  *
  * Huge threshold: with H the smallest size(i) with pages == 1 and objs == 1, a
- * request of r bytes lands in a huge slot iff r + ZS_HANDLE_SIZE > H - 16, so
- * zs_huge_class_size() = H - 16 - (ZS_HANDLE_SIZE - 1) (3625 for chain 8). Huge
- * objects are stored alone in a page, without a header.
+ * request of r bytes lands in a huge slot iff r + 8 > H - 16 with the kernel's 8-byte
+ * in-slot handle, i.e. iff r >= zs_huge_class_size() = H - 16 - 7 (3625 for chain
+ * 8). We keep that threshold (zram decides what to store raw by it) although our
+ * 4-byte header would let 4 more bytes fit below it: zs_malloc sends every request
+ * from it on to the huge class. Huge objects are stored alone in a page, without a header.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -70,8 +72,8 @@ int zs_classes_init(struct zs_pool *pool)
 			prev = (int)i;
 		}
 	}
-	/* A request r goes to slot index(r + 8): r + 8 > huge - 16 means huge. */
-	pool->huge_class_size = huge - ZS_CLASS_DELTA - (ZS_HANDLE_SIZE - 1);
+	/* The kernel's: a request r goes to slot index(r + 8); r + 8 > huge - 16 is huge. */
+	pool->huge_class_size = huge - ZS_CLASS_DELTA - (ZS_KERNEL_HANDLE_SIZE - 1);
 
 	if (zs_fault())
 		return -ENOMEM;

@@ -101,7 +101,7 @@ static unsigned int zs_zspage_shrink(struct zs_pool *pool, struct size_class *cl
 	 * pair them off, lowest hole with highest object.
 	 */
 	for (lo = 0, hi = zp->bump;; lo++) {
-		unsigned long w;
+		uint32_t w;
 
 		while (lo < live && (*zs_slot_word(class, zp, lo) & 1))
 			lo++;
@@ -112,7 +112,7 @@ static unsigned int zs_zspage_shrink(struct zs_pool *pool, struct size_class *cl
 		while (!(w & 1));
 		zs_asan_slot(class, zp, lo, class->hdr, false);
 		*zs_slot_word(class, zp, lo) = w;
-		zs_move_payload(class, zp, hi, zp, lo, w & ~1UL);
+		zs_move_payload(class, zp, hi, zp, lo, zs_tag_handle(class, w));
 	}
 	/* [0, live) is all allocated: no free list; the slots above are fresh again. */
 	for (k = live; k < zp->bump; k++)
@@ -185,13 +185,14 @@ static unsigned long zs_compact_class(struct zs_pool *pool, struct size_class *c
 			break;	/* readers are inside: try again at the next zs_compact */
 		zs_isolate_zspage(class, src);
 		for (idx = 0; src->inuse && idx < src->bump; idx++) {
-			unsigned long w = *zs_slot_word(class, src, idx);
+			uint32_t w = *zs_slot_word(class, src, idx);
 			int g;
 
 			if (!(w & 1))
 				continue;	/* free slot */
 			dst = zs_find_dest(class);
-			if (!dst || (g = zs_migrate_obj(pool, class, src, idx, dst, w & ~1UL)) < 0)
+			if (!dst || (g = zs_migrate_obj(pool, class, src, idx, dst,
+							zs_tag_handle(class, w))) < 0)
 				break;
 			grown += (unsigned int)g;
 		}

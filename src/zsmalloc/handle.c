@@ -10,8 +10,10 @@
  * (next free cell | 1); a live cell's bit 0 is clear, so a double free is visible.
  *
  * Chunks are kept until the pool is destroyed (they are metadata, reported in
- * zs_pool_stats.meta_bytes).
+ * zs_pool_stats.meta_bytes). Each class numbers its chunks (class->chunk_tab), so a
+ * slot header can name its handle in 32 bits: see zs_handle_tag() in zs_internal.h.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -43,6 +45,7 @@ struct zs_hchunk *zs_hchunk_alloc(struct zs_pool *pool, struct size_class *class
 	chunk->pool = pool;
 	chunk->next = NULL;
 	chunk->class_idx = class->index;
+	chunk->no = 0;		/* numbered when added to the class */
 	for (i = 0; i < ZS_HCHUNK_CELLS; i++) {
 		unsigned long next = i + 1 < ZS_HCHUNK_CELLS ?
 				     (unsigned long)&chunk->cell[i + 1] : 0;
@@ -53,9 +56,29 @@ struct zs_hchunk *zs_hchunk_alloc(struct zs_pool *pool, struct size_class *class
 	return chunk;
 }
 
-/* Called with class->lock held. */
-void zs_hchunk_add(struct size_class *class, struct zs_hchunk *chunk)
+/*
+ * Called with class->lock held. -ENOMEM (the chunk table cannot grow) frees chunk;
+ * the class is unchanged. Handle ids have 31 bits: at most 2^22 chunks per class.
+ */
+int zs_hchunk_add(struct zs_pool *pool, struct size_class *class, struct zs_hchunk *chunk)
 {
+	if (class->nr_chunks == class->chunk_cap) {
+		unsigned long cap = class->chunk_cap ? class->chunk_cap * 2 : 8;
+		struct zs_hchunk **tab = NULL;
+
+		if (cap <= (1ul << (31 - ZS_HCHUNK_ID_SHIFT)) && !zs_fault())
+			tab = realloc(class->chunk_tab, cap * sizeof(*tab));
+		if (!tab) {
+			zs_counter_sub(&pool->meta_bytes, ZS_HCHUNK_SIZE);
+			free(chunk);
+			return -ENOMEM;
+		}
+		zs_counter_add(&pool->meta_bytes, (cap - class->chunk_cap) * sizeof(*tab));
+		class->chunk_tab = tab;
+		class->chunk_cap = cap;
+	}
+	chunk->no = (uint32_t)class->nr_chunks;
+	class->chunk_tab[class->nr_chunks] = chunk;
 	/* Splice the chunk's cells in front of the class's free cells. */
 	zs_store_relaxed(&chunk->cell[ZS_HCHUNK_CELLS - 1],
 			 (unsigned long)class->free_cells | ZS_CELL_FREE);
@@ -63,6 +86,7 @@ void zs_hchunk_add(struct size_class *class, struct zs_hchunk *chunk)
 	chunk->next = class->chunks;
 	class->chunks = chunk;
 	class->nr_chunks++;
+	return 0;
 }
 
 void zs_hchunks_destroy(struct zs_pool *pool, struct size_class *class)
@@ -77,6 +101,9 @@ void zs_hchunks_destroy(struct zs_pool *pool, struct size_class *class)
 	}
 	class->free_cells = NULL;
 	class->nr_chunks = 0;
+	free(class->chunk_tab);
+	class->chunk_tab = NULL;
+	class->chunk_cap = 0;
 }
 
 /* Aborts unless handle is a live cell of this pool. */

@@ -144,7 +144,7 @@ static unsigned long zs_check_zspage(struct zs_pool *pool, struct size_class *cl
 	/* Walk the slot free list: indices in range, no cycle. */
 	memset(seen, 0, objs);
 	for (idx = zp->freeobj; idx != ZS_NO_FREE; ) {
-		unsigned long w;
+		uint32_t w;
 
 		if (idx >= zp->bump || seen[idx]) {
 			ZS_BAD("class %u: zspage %p: free list broken at slot %u", class->index,
@@ -163,14 +163,17 @@ static unsigned long zs_check_zspage(struct zs_pool *pool, struct size_class *cl
 	}
 	/* Every other slot handed out is allocated and its handle points back at it. */
 	for (idx = 0; idx < zp->bump; idx++) {
-		unsigned long w;
+		uint32_t w, id;
 
 		if (seen[idx])
 			continue;
 		w = *zs_slot_word(class, zp, idx);
-		if (!(w & 1) || zs_load_relaxed(zs_cell(w & ~1UL)) !=
+		id = w >> 1;
+		if (!(w & 1) || id >> ZS_HCHUNK_ID_SHIFT >= class->nr_chunks ||
+		    (id & ((1u << ZS_HCHUNK_ID_SHIFT) - 1)) >= ZS_HCHUNK_CELLS ||
+		    zs_load_relaxed(zs_cell(zs_tag_handle(class, w))) !=
 				zs_loc_encode(zp, idx, class->index))
-			ZS_BAD("class %u: zspage %p: slot %u header %#lx does not match its handle",
+			ZS_BAD("class %u: zspage %p: slot %u header %#x does not match its handle",
 			       class->index, (void *)zp, idx, w);
 		else
 			live++;

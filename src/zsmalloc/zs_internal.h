@@ -32,9 +32,12 @@
  *
  *   a free cell holds (next free cell | 1).
  *
+ *   a handle id (32 bits) names a cell within its class: (chunk number << 9) | cell
+ *   index in the chunk; class->chunk_tab[chunk number] is the chunk.
+ *
  *   slot layout (non-huge classes): slot i starts at byte i * size of the zspage's
- *   pages seen as one run; an allocated slot's first word is (handle | 1), a free
- *   slot's first word is (index of next free slot) << 1. Huge classes (1 page, 1
+ *   pages seen as one run; an allocated slot's first 32-bit word is (handle id << 1
+ *   | 1), a free slot's is (index of next free slot) << 1. Huge classes (1 page, 1
  *   object) store no header: the handle lives in zspage->huge_handle.
  *
  * Elastic zspages
@@ -85,7 +88,14 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
-#define ZS_HANDLE_SIZE		8u	/* in-slot header of non-huge objects */
+/*
+ * In-slot header of non-huge objects: a 32-bit handle id, not the handle itself (the
+ * kernel stores an 8-byte handle there). The class table and zs_huge_class_size()
+ * are still computed with the kernel's 8 bytes, so they match the kernel's; requests
+ * above the huge threshold go to the huge class even where 4 bytes would fit them.
+ */
+#define ZS_HANDLE_SIZE		ZS_OBJ_HEADER_SIZE
+#define ZS_KERNEL_HANDLE_SIZE	8u
 #define ZS_MIN_ALLOC		32u
 #define ZS_CLASS_DELTA		16u
 #define ZS_PAGE_SHIFT		12
@@ -298,7 +308,8 @@ struct zs_hchunk {
 	unsigned long magic;		/* ZS_HCHUNK_MAGIC */
 	struct zs_pool *pool;
 	struct zs_hchunk *next;		/* class->chunks */
-	unsigned long class_idx;
+	uint32_t class_idx;
+	uint32_t no;			/* its index in class->chunk_tab */
 	_Atomic unsigned long cell[];
 };
 
@@ -333,6 +344,8 @@ struct size_class {
 	_Atomic unsigned long *free_cells;	/* free handle cells */
 	struct zs_hchunk *chunks;
 	unsigned long nr_chunks;
+	struct zs_hchunk **chunk_tab;	/* by chunk number: handle ids -> cells */
+	unsigned long chunk_cap;
 } __attribute__((aligned(64)));
 
 /*
@@ -431,11 +444,31 @@ static inline unsigned int zs_pages_for(const struct size_class *class, unsigned
 	return n ? n : 1;
 }
 
-/* The slot's first word: (handle | 1) when allocated, (next free << 1) when free. */
-static inline unsigned long *zs_slot_word(const struct size_class *class,
-					  const struct zspage *zp, unsigned int idx)
+/* The slot's first word: (handle id << 1 | 1) when allocated, (next free << 1) when free. */
+static inline uint32_t *zs_slot_word(const struct size_class *class,
+				     const struct zspage *zp, unsigned int idx)
 {
-	return (unsigned long *)zs_slot_addr(class, zp, idx);
+	return (uint32_t *)zs_slot_addr(class, zp, idx);
+}
+
+#define ZS_HCHUNK_ID_SHIFT	9	/* cells per chunk < 512 */
+
+/* The header word of an allocated slot holding handle's object. */
+static inline uint32_t zs_handle_tag(unsigned long handle)
+{
+	const struct zs_hchunk *c = (const void *)(handle & ~(unsigned long)(ZS_HCHUNK_SIZE - 1));
+	uint32_t cell = (uint32_t)((handle - (unsigned long)c->cell) / sizeof(c->cell[0]));
+
+	return (c->no << ZS_HCHUNK_ID_SHIFT | cell) << 1 | 1;
+}
+
+/* The handle an allocated slot's header word names; class->lock held. */
+static inline unsigned long zs_tag_handle(const struct size_class *class, uint32_t tag)
+{
+	uint32_t id = tag >> 1;
+
+	return (unsigned long)&class->chunk_tab[id >> ZS_HCHUNK_ID_SHIFT]
+			->cell[id & ((1u << ZS_HCHUNK_ID_SHIFT) - 1)];
 }
 
 /* classes.c */
@@ -458,7 +491,7 @@ void zs_zspage_free_now(struct zs_pool *pool, struct zspage *zp);
 
 /* handle.c */
 struct zs_hchunk *zs_hchunk_alloc(struct zs_pool *pool, struct size_class *class);
-void zs_hchunk_add(struct size_class *class, struct zs_hchunk *chunk);
+int zs_hchunk_add(struct zs_pool *pool, struct size_class *class, struct zs_hchunk *chunk);
 void zs_hchunks_destroy(struct zs_pool *pool, struct size_class *class);
 void zs_check_handle(struct zs_pool *pool, unsigned long handle, const char *what);
 __attribute__((noreturn, format(printf, 1, 2))) void zs_die(const char *fmt, ...);

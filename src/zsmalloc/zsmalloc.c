@@ -161,10 +161,10 @@ unsigned int zs_obj_alloc(struct zs_pool *pool, struct size_class *class, struct
 	if (idx != ZS_NO_FREE) {
 		zs_asan_slot(class, zp, idx, class->hdr, false);
 		if (class->hdr) {
-			unsigned long *w = zs_slot_word(class, zp, idx);
+			uint32_t *w = zs_slot_word(class, zp, idx);
 
 			zp->freeobj = (uint16_t)(*w >> 1);
-			*w = handle | 1;
+			*w = zs_handle_tag(handle);
 		} else {
 			zp->freeobj = ZS_NO_FREE;
 			zp->huge_handle = handle;
@@ -179,7 +179,7 @@ unsigned int zs_obj_alloc(struct zs_pool *pool, struct size_class *class, struct
 		zp->bump++;
 		zs_asan_slot(class, zp, idx, 0, false);
 		if (class->hdr)
-			*zs_slot_word(class, zp, idx) = handle | 1;
+			*zs_slot_word(class, zp, idx) = zs_handle_tag(handle);
 		else
 			zp->huge_handle = handle;
 	}
@@ -192,7 +192,7 @@ void zs_obj_free(struct size_class *class, struct zspage *zp, unsigned int idx)
 {
 	zs_poison(class, zp, idx);
 	if (class->hdr)
-		*zs_slot_word(class, zp, idx) = (unsigned long)zp->freeobj << 1;
+		*zs_slot_word(class, zp, idx) = (uint32_t)zp->freeobj << 1;
 	else
 		zp->huge_handle = 0;
 	zp->freeobj = (uint16_t)idx;
@@ -406,7 +406,9 @@ ZS_API unsigned long zs_malloc(struct zs_pool *pool, size_t size)
 		errno = size ? ENOSPC : EINVAL;
 		return 0;
 	}
-	class = pool->size_class[zs_size_index(size + ZS_HANDLE_SIZE)];
+	/* From the kernel's huge threshold on: the huge class, as in the kernel. */
+	class = pool->size_class[size >= pool->huge_class_size ? ZS_NR_SIZE_SLOTS - 1 :
+				 zs_size_index(size + ZS_HANDLE_SIZE)];
 
 	pthread_mutex_lock(&class->lock);
 	while (unlikely(!class->free_cells)) {
@@ -419,7 +421,11 @@ ZS_API unsigned long zs_malloc(struct zs_pool *pool, size_t size)
 			return 0;
 		}
 		pthread_mutex_lock(&class->lock);
-		zs_hchunk_add(class, chunk);
+		if (zs_hchunk_add(pool, class, chunk)) {
+			pthread_mutex_unlock(&class->lock);
+			errno = ENOMEM;
+			return 0;
+		}
 	}
 	cell = zs_cell_pop(class);	/* reserved; pushed back if no slot can be had */
 
@@ -474,7 +480,7 @@ static inline struct zspage *zs_free_locked(struct zs_pool *pool, struct size_cl
 		       pool->name, (unsigned long)cell);
 #ifdef ZSMEM_DEBUG
 	zs_check_handle(pool, (unsigned long)cell, "zs_free");
-	if (class->hdr && *zs_slot_word(class, zp, idx) != ((unsigned long)cell | 1))
+	if (class->hdr && *zs_slot_word(class, zp, idx) != zs_handle_tag((unsigned long)cell))
 		zs_die("zs_free: pool %s: handle %#lx: slot header corrupt", pool->name,
 		       (unsigned long)cell);
 #endif
@@ -587,7 +593,7 @@ static inline void zs_batch_check_slot(struct zs_pool *pool, const struct size_c
 {
 #ifdef ZSMEM_DEBUG
 	if (class->hdr && *zs_slot_word(class, zs_loc_zspage(loc), zs_loc_idx(loc)) !=
-			  (handle | 1))
+			  zs_handle_tag(handle))
 		zs_die("zs_free_batch: pool %s: handle %#lx: slot header corrupt", pool->name,
 		       handle);
 #else
