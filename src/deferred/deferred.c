@@ -436,9 +436,10 @@ static void zsd_idle_scan(struct zs_deferred *d)
 		pg = zsd_slot_detach(s);
 		zsd_slot_open(d, s);
 		if (pg) {
+			/* Counted first: once queued, the drain may be done before we go on. */
+			ZSD_ADD(d->idle_drains, 1);
 			pg->next = NULL;
 			zsd_queue_list(d, pg);
-			ZSD_ADD(d->idle_drains, 1);
 		}
 		pthread_mutex_unlock(&d->taker_lock);
 	}
