@@ -5,7 +5,10 @@
  * zs_internal.h; in short:
  *
  *   zs_malloc:  class lock -> pop a handle cell, take a slot from the fullest
- *               non-full zspage (a new zspage is built with the lock dropped)
+ *               non-full zspage: a freed slot, else its next fresh slot, taking
+ *               the page that slot reaches if needed (elastic zspages; the page
+ *               source lock nests inside); a new zspage, with its first page, is
+ *               built with the lock dropped
  *   zs_free:    cell -> class index -> class lock -> re-read cell -> free the slot;
  *               an emptied zspage is released after the lock is dropped.
  *               No pool-wide lock (unless ZS_POOL_LEGACY_LOCK).
