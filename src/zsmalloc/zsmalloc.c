@@ -588,6 +588,11 @@ static inline void zs_free_group(struct zs_pool *pool, struct size_class *class,
 		zs_obj_free(class, zp, zs_loc_idx(e[k].loc));
 		zs_cell_push(class, cell);
 	}
+#ifdef ZSMEM_DEBUG
+	if (!zp->inuse)		/* n < inuse on entry: something else freed its objects */
+		zs_die("zs_free_batch: pool %s: zspage %p emptied by a partial group",
+		       pool->name, (void *)zp);
+#endif
 	zs_fix_fullness(class, zp);	/* once per zspage, not once per object */
 }
 
