@@ -589,7 +589,7 @@ static inline void zs_free_group(struct zs_pool *pool, struct size_class *class,
 		zs_cell_push(class, cell);
 	}
 #ifdef ZSMEM_DEBUG
-	if (!zp->inuse)		/* n < inuse on entry: something else freed its objects */
+	if (!zp->inuse)		/* n < inuse on entry: nothing else can empty it */
 		zs_die("zs_free_batch: pool %s: zspage %p emptied by a partial group",
 		       pool->name, (void *)zp);
 #endif
@@ -699,9 +699,12 @@ static void zs_free_batch_sorted(struct zs_pool *pool, unsigned long *handles, s
 		present[k / 64] |= (uint64_t)1 << (k % 64);
 	}
 	/* Step 2: counting sort by class (ascending: the documented order of handles[]). */
-	for (w = 0; w < sizeof(present) / sizeof(present[0]); w++)
-		for (; present[w]; present[w] &= present[w] - 1)
-			cls[ncls++] = (unsigned char)(w * 64 + (unsigned int)__builtin_ctzll(present[w]));
+	for (w = 0; w < sizeof(present) / sizeof(present[0]); w++) {
+		for (; present[w]; present[w] &= present[w] - 1) {
+			c = w * 64 + (unsigned int)__builtin_ctzll(present[w]);
+			cls[ncls++] = (unsigned char)c;
+		}
+	}
 	for (c = 0, j = 0; c < ncls; c++) {
 		pos[cls[c]] = j;
 		j += count[cls[c]];
