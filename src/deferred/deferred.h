@@ -93,7 +93,7 @@ enum { ZSD_WORK_PAGE, ZSD_WORK_V2 };
 /*
  * One per CPU or per class, 128 bytes so that two CPUs' slots never share a cache line
  * (nor an adjacent-line prefetch pair). The rseq assembly in percpu.c relies on owner
- * being at offset 0 and closed at offset 4 (it tests both with one 8-byte compare).
+ * being at offset 0 and closed at offset 4 (aarch64 tests both with one 8-byte load).
  *
  * owner:  1 while a pusher holds the slot. Set by the pusher (rseq commit or CAS),
  *         cleared by the same thread with a store-release. Only read by others.
@@ -216,6 +216,8 @@ void zsd_slot_swap(struct zs_deferred *d, struct zsd_slot *s);
 bool zsd_rseq_usable(void);
 long zsd_rseq_offset(void);
 bool zsd_push_slots(struct zs_deferred *d, unsigned long value);
+/* zsd_push_slots() for lock_mode ZSD_LOCK_RSEQ. */
+bool zsd_push_rseq(struct zs_deferred *d, unsigned long value);
 /* Closes slots [first, first + n): afterwards no pusher holds or can acquire them. */
 void zsd_slots_close(struct zs_deferred *d, unsigned int first, unsigned int n);
 /* The same in two steps: close and fence; then a slot is ours once it is quiet. */
@@ -252,7 +254,10 @@ static inline void zsd_max_u64(uint64_t *p, uint64_t v)
 /* false: not stored, the caller frees synchronously. Inline: one call less per push. */
 static inline bool zsd_push(struct zs_deferred *d, unsigned long value)
 {
-	if (__builtin_expect(d->mode == ZS_DEFER_PERCPU || d->mode == ZS_DEFER_PER_CLASS, 1))
+	/* The common case in one test: lock_mode is RSEQ only in mode PERCPU. */
+	if (__builtin_expect(d->lock_mode == ZSD_LOCK_RSEQ, 1))
+		return zsd_push_rseq(d, value);
+	if (d->mode == ZS_DEFER_PERCPU || d->mode == ZS_DEFER_PER_CLASS)
 		return zsd_push_slots(d, value);
 	if (d->mode == ZS_DEFER_V2_ARRAY)
 		return zsd_v2_push(d, value);

@@ -133,7 +133,7 @@ long zsd_rseq_offset(void)
 static inline struct zsd_slot *zsd_rseq_acquire(struct zs_deferred *d)
 {
 	struct zsd_slot *s;
-	unsigned long tmp, end;
+	unsigned long tmp;
 
 	__asm__ __volatile__(
 		".pushsection __rseq_cs, \"aw\"\n\t"
@@ -148,36 +148,49 @@ static inline struct zsd_slot *zsd_rseq_acquire(struct zs_deferred *d)
 		"movq %[tmp], %%fs:8(%[off])\n"
 		"1:\n\t"
 		/* cpu = rseq->cpu_id, valid until we are preempted or migrated */
-		"movl %%fs:4(%[off]), %k[tmp]\n\t"
-		"cmpl %k[n], %k[tmp]\n\t"
+		"movl %%fs:4(%[off]), %k[s]\n\t"
+		"cmpl %k[n], %k[s]\n\t"
 		"jae 5f\n\t"
-		/* tmp = this CPU's first sub-slot, end = past its last */
-		"shlq $" ZSD_STR(ZSD_CPU_SHIFT) ", %[tmp]\n\t"
-		"addq %[base], %[tmp]\n\t"
-		"leaq " ZSD_STR(ZSD_CPU_STRIDE) "(%[tmp]), %[end]\n"
+		/* s = this CPU's first sub-slot */
+		"shlq $" ZSD_STR(ZSD_CPU_SHIFT) ", %[s]\n\t"
+		"addq %[base], %[s]\n\t"
+		/*
+		 * owner (bytes 0..3) and closed (bytes 4..7) both 0: take this one. Two
+		 * 4-byte loads, not one 8-byte load: our last push's 4-byte store of
+		 * owner = 0 may still be in the store buffer, and a wider load that only
+		 * partly overlaps a pending store cannot be forwarded from it (measured:
+		 * with one 8-byte load this path was 5% slower).
+		 */
+		"cmpl $0, (%[s])\n\t"
+		"jne 8f\n\t"
+		"cmpl $0, 4(%[s])\n\t"
+		"je 7f\n"
+		"8:\n\t"
+		/* sub-slot 0 busy or closed: scan the others, tmp = past the last */
+		"leaq " ZSD_STR(ZSD_CPU_STRIDE) "(%[s]), %[tmp]\n"
 		"6:\n\t"
-		/* owner (bytes 0..3) and closed (bytes 4..7) both 0: take this one */
-		"cmpq $0, (%[tmp])\n\t"
-		"je 7f\n\t"
-		"addq $" ZSD_STR(ZSD_SLOT_BYTES) ", %[tmp]\n\t"
-		"cmpq %[end], %[tmp]\n\t"
-		"jb 6b\n\t"
-		"jmp 5f\n"
+		"addq $" ZSD_STR(ZSD_SLOT_BYTES) ", %[s]\n\t"
+		"cmpq %[tmp], %[s]\n\t"
+		"jae 5f\n\t"
+		"cmpl $0, (%[s])\n\t"
+		"jne 6b\n\t"
+		"cmpl $0, 4(%[s])\n\t"
+		"jne 6b\n"
 		"7:\n\t"
 		/* commit: owner = 1, the last instruction of the section */
-		"movl $1, (%[tmp])\n"
+		"movl $1, (%[s])\n"
 		"2:\n\t"
-		"movq %[tmp], %[s]\n\t"
-		"jmp 3f\n\t"
+		/* out of line: the abort handler, and "none free" (s = NULL) */
 		".pushsection __rseq_failure, \"ax\"\n\t"
 		".long " ZSD_STR(RSEQ_SIG) "\n"
 		"4:\n\t"
-		"jmp 0b\n\t"
-		".popsection\n"
+		"jmp 0b\n"
 		"5:\n\t"
-		"xorl %k[s], %k[s]\n"
+		"xorl %k[s], %k[s]\n\t"
+		"jmp 3f\n\t"
+		".popsection\n"
 		"3:\n"
-		: [s] "=&r" (s), [tmp] "=&r" (tmp), [end] "=&r" (end)
+		: [s] "=&r" (s), [tmp] "=&r" (tmp)
 		: [off] "r" (d->rseq_off), [n] "r" (d->nr_cpus), [base] "r" (d->slots)
 		: "memory", "cc");
 	return s;
@@ -343,69 +356,22 @@ static __attribute__((noinline)) bool zsd_slot_store_slow(struct zs_deferred *d,
 	return true;
 }
 
-/* With the slot owned: store the value. The common case stays in the caller. */
-static inline bool zsd_slot_store(struct zs_deferred *d, struct zsd_slot *s,
-				  unsigned long value)
+/*
+ * The rest of a push, with the slot owned, once the fast path (zsd_push_owned) has
+ * not stored the value (r: what push() said, or -1 if it was not called): store it
+ * the slow way, release the slot, wake a worker if a page was queued, count a
+ * refusal. Out of line, so that the fast path stays short.
+ */
+static __attribute__((noinline)) bool zsd_push_finish(struct zs_deferred *d,
+						      struct zsd_slot *s,
+						      unsigned long value, int r)
 {
-	unsigned int c = s->count;
-	int r = -1;
+	bool ok = zsd_slot_store_slow(d, s, value, r);
+	bool wake = s->wake;	/* read while we own the slot; set by a page swap */
 
-	if (likely(s->buf && c != 0)) {
-		r = d->push(s->buf, c, value);
-		if (likely(r == ZS_PUSH_OK)) {
-			ZSD_WRITE_ONCE(s->count, c + 1);
-			ZSD_WRITE_ONCE(s->pushed, s->pushed + 1);
-			return true;
-		}
-	}
-	return zsd_slot_store_slow(d, s, value, r);
-}
-
-bool zsd_push_slots(struct zs_deferred *d, unsigned long value)
-{
-	struct zsd_slot *s;
-	bool ok, wake;
-
-	if (likely(d->lock_mode == ZSD_LOCK_RSEQ)) {
-		s = zsd_rseq_acquire(d);
-		if (unlikely(!s))
-			goto busy;
-		/*
-		 * The section read owner == 0 and closed == 0 with plain loads. Our later
-		 * reads of buf/count must not be satisfied before those loads, or we could
-		 * miss what the previous holder (store-release of owner) or a taker
-		 * (store-release of closed) wrote. x86-64 never reorders loads with loads,
-		 * so this is only a compiler barrier there; on aarch64 it is dmb ishld.
-		 */
-#if defined(ZSMEM_TSAN)
-		/*
-		 * ThreadSanitizer sees neither the asm nor fences (and rejects the latter):
-		 * give it the acquire edges from the last releases of owner and closed.
-		 * These are plain moves on x86-64, and acquire loads order what follows
-		 * on any architecture.
-		 */
-		(void)__atomic_load_n(&s->owner, __ATOMIC_ACQUIRE);
-		(void)__atomic_load_n(&s->closed, __ATOMIC_ACQUIRE);
-#else
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-#endif
-	} else if (d->lock_mode == ZSD_LOCK_TRY) {
-		s = zsd_try_acquire(d);
-		if (unlikely(!s))
-			goto busy;
-	} else {
-		s = zsd_spin_acquire(d, value);
-		if (unlikely(!s))
-			goto busy;	/* route out of range: nothing to hold the value */
-	}
-	ok = zsd_slot_store(d, s, value);
-	wake = s->wake;		/* read while we own the slot; set by a page swap */
 	if (unlikely(wake))
 		s->wake = 0;
-	/*
-	 * Release: every write to the slot and the buffer above happens-before whatever
-	 * the next owner (pusher or taker) does after seeing owner == 0.
-	 */
+	/* Release: as on the fast path. */
 	__atomic_store_n(&s->owner, 0, __ATOMIC_RELEASE);
 	if (unlikely(wake))
 		zsd_wake_worker(d);
@@ -413,9 +379,80 @@ bool zsd_push_slots(struct zs_deferred *d, unsigned long value)
 		return true;
 	ZSD_ADD(d->fallbacks_nospare, 1);
 	return false;
-busy:
-	ZSD_ADD(d->fallbacks_busy, 1);
-	return false;
+}
+
+/*
+ * With the slot owned: store the value and release the slot. The common case is a
+ * page that already holds values and has room; only a page swap sets s->wake, and
+ * swaps happen in zsd_push_finish(), so the fast path has nothing to wake.
+ */
+static inline bool zsd_push_owned(struct zs_deferred *d, struct zsd_slot *s,
+				  unsigned long value)
+{
+	unsigned int c = s->count;
+	void *buf = s->buf;
+	int r;
+
+	if (unlikely(!buf || !c))
+		return zsd_push_finish(d, s, value, -1);
+	r = d->push(buf, c, value);
+	if (unlikely(r != ZS_PUSH_OK))
+		return zsd_push_finish(d, s, value, r);
+	ZSD_WRITE_ONCE(s->count, c + 1);
+	ZSD_WRITE_ONCE(s->pushed, s->pushed + 1);
+	/*
+	 * Release: every write to the slot and the buffer above happens-before whatever
+	 * the next owner (pusher or taker) does after seeing owner == 0.
+	 */
+	__atomic_store_n(&s->owner, 0, __ATOMIC_RELEASE);
+	return true;
+}
+
+bool zsd_push_rseq(struct zs_deferred *d, unsigned long value)
+{
+	struct zsd_slot *s = zsd_rseq_acquire(d);
+
+	if (unlikely(!s)) {
+		ZSD_ADD(d->fallbacks_busy, 1);
+		return false;
+	}
+	/*
+	 * The section read owner == 0 and closed == 0 with plain loads. Our later reads
+	 * of buf/count must not be satisfied before those loads, or we could miss what
+	 * the previous holder (store-release of owner) or a taker (store-release of
+	 * closed) wrote. x86-64 never reorders loads with loads, so this is only a
+	 * compiler barrier there; on aarch64 it is dmb ishld.
+	 */
+#if defined(ZSMEM_TSAN)
+	/*
+	 * ThreadSanitizer sees neither the asm nor fences (and rejects the latter): give
+	 * it the acquire edges from the last releases of owner and closed. These are
+	 * plain moves on x86-64, and acquire loads order what follows on any
+	 * architecture.
+	 */
+	(void)__atomic_load_n(&s->owner, __ATOMIC_ACQUIRE);
+	(void)__atomic_load_n(&s->closed, __ATOMIC_ACQUIRE);
+#else
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+#endif
+	return zsd_push_owned(d, s, value);
+}
+
+bool zsd_push_slots(struct zs_deferred *d, unsigned long value)
+{
+	struct zsd_slot *s;
+
+	if (d->lock_mode == ZSD_LOCK_RSEQ)
+		return zsd_push_rseq(d, value);
+	if (d->lock_mode == ZSD_LOCK_TRY)
+		s = zsd_try_acquire(d);
+	else
+		s = zsd_spin_acquire(d, value);	/* NULL: route out of range */
+	if (unlikely(!s)) {
+		ZSD_ADD(d->fallbacks_busy, 1);
+		return false;
+	}
+	return zsd_push_owned(d, s, value);
 }
 
 void zsd_slots_close_begin(struct zs_deferred *d, unsigned int first, unsigned int n)
