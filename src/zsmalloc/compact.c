@@ -19,7 +19,7 @@
  * Then the zspages left partly used are shrunk (zspages are elastic, see
  * zs_internal.h): each one's objects above its first inuse slots move down into its
  * holes, under the same write lock, and the pages no slot below the new bump
- * reaches go back. After a free of a random half, that is what brings a class from
+ * reaches are madvised at once (they stay reserved for the zspage). After a free of a random half, that is what brings a class from
  * one half-empty zspage of pages_per_zspage pages down to the pages its objects
  * fill.
  */
@@ -64,32 +64,27 @@ static void zs_move_payload(struct size_class *class, struct zspage *src, unsign
 	zs_store_release(zs_cell(handle), zs_loc_encode(dst, didx, class->index));
 }
 
-/*
- * Returns the pages dst had to grow for the object (they count against what the
- * pass frees), or -1 when it could not (ENOMEM): the object stays where it is.
- */
-static int zs_migrate_obj(struct zs_pool *pool, struct size_class *class,
-			  struct zspage *src, unsigned int idx, struct zspage *dst,
-			  unsigned long handle)
+/* Returns the pages dst populated for the object: they count against what we free. */
+static unsigned int zs_migrate_obj(struct zs_pool *pool, struct size_class *class,
+				   struct zspage *src, unsigned int idx, struct zspage *dst,
+				   unsigned long handle)
 {
 	unsigned int had = dst->nr_pages, didx = zs_obj_alloc(pool, class, dst, handle);
 
-	if (didx == ZS_NO_FREE)
-		return -1;
 	zs_move_payload(class, src, idx, dst, didx, handle);
 	zs_obj_free(class, src, idx);
 	zs_fix_fullness(class, dst);
-	return (int)(dst->nr_pages - had);
+	return dst->nr_pages - had;
 }
 
 /*
  * Shrinks zp (on a fullness list, class->lock held) to the pages its inuse objects
  * need: objects in slots >= inuse move into the holes below inuse, bump drops to
- * inuse and the pages above go to out[] (their count is returned; the caller gives
- * them back). 0 when nothing would be freed or a reader is inside zp.
+ * inuse and the pages above are given back to the OS but stay reserved for zp.
+ * Returns their number: 0 when nothing would be freed or a reader is inside zp.
  */
 static unsigned int zs_zspage_shrink(struct zs_pool *pool, struct size_class *class,
-				     struct zspage *zp, uintptr_t *out)
+				     struct zspage *zp)
 {
 	unsigned int live = zp->inuse, keep = zs_pages_for(class, live), lo, hi, k, n;
 
@@ -120,12 +115,15 @@ static unsigned int zs_zspage_shrink(struct zs_pool *pool, struct size_class *cl
 	zp->freeobj = ZS_NO_FREE;
 	zp->bump = (uint16_t)live;
 	n = zp->nr_pages - keep;
-	for (k = 0; k < n; k++) {
-		out[k] = zp->page[keep + k];
 #ifdef ZSMEM_ASAN
-		ASAN_UNPOISON_MEMORY_REGION(zs_page_addr(zp, keep + k), ZS_PAGE_SIZE);
+	for (k = keep; k < zp->nr_pages; k++)
+		ASAN_UNPOISON_MEMORY_REGION(zs_page_addr(zp, k), ZS_PAGE_SIZE);
 #endif
-	}
+	/*
+	 * Now, under the class lock: once we drop it, an allocation may populate these
+	 * pages again, and a reserved page must hold no memory (nor data to zap).
+	 */
+	zs_pages_clean(pool, zp->page + keep, n);
 	zp->nr_pages = (uint8_t)keep;
 	class->pages -= n;
 	zs_counter_sub(&pool->total_pages, n);
@@ -137,29 +135,18 @@ static unsigned int zs_zspage_shrink(struct zs_pool *pool, struct size_class *cl
 /* Shrinks every partly used zspage of class, class->lock held; returns pages freed. */
 static unsigned long zs_shrink_class(struct zs_pool *pool, struct size_class *class)
 {
-	uintptr_t buf[4 * ZS_MAX_CHAIN];
 	unsigned long freed = 0;
-	unsigned int g, nbuf = 0;
+	unsigned int g;
 
 	for (g = ZS_FULLNESS_EMPTY + 1; g < ZS_FULLNESS_FULL; g++) {
 		struct zs_list *n;
 
 		/* Shrinking keeps inuse, so zp stays on this list. */
 		for (n = class->fullness_list[g].next; n != &class->fullness_list[g];
-		     n = n->next) {
-			if (nbuf + ZS_MAX_CHAIN > sizeof(buf) / sizeof(buf[0])) {
-				/* Rare (many partly used zspages): the page source lock nests. */
-				zs_pages_put(pool, buf, nbuf);
-				nbuf = 0;
-			}
-			nbuf += zs_zspage_shrink(pool, class,
-						 zs_container_of(n, struct zspage, node),
-						 buf + nbuf);
-		}
+		     n = n->next)
+			freed += zs_zspage_shrink(pool, class,
+						  zs_container_of(n, struct zspage, node));
 	}
-	freed = nbuf;
-	if (nbuf)
-		zs_pages_put(pool, buf, nbuf);
 	return freed;
 }
 
@@ -186,15 +173,14 @@ static unsigned long zs_compact_class(struct zs_pool *pool, struct size_class *c
 		zs_isolate_zspage(class, src);
 		for (idx = 0; src->inuse && idx < src->bump; idx++) {
 			uint32_t w = *zs_slot_word(class, src, idx);
-			int g;
 
 			if (!(w & 1))
 				continue;	/* free slot */
 			dst = zs_find_dest(class);
-			if (!dst || (g = zs_migrate_obj(pool, class, src, idx, dst,
-							zs_tag_handle(class, w))) < 0)
+			if (!dst)
 				break;
-			grown += (unsigned int)g;
+			grown += zs_migrate_obj(pool, class, src, idx, dst,
+						zs_tag_handle(class, w));
 		}
 		zs_zspage_write_unlock(src);
 		if (src->inuse) {

@@ -20,6 +20,14 @@
  * zspages built together get neighbouring pages and come back as long runs when they
  * are freed together: see zs_stack_sort().
  *
+ * A zspage is built with all of its pages' addresses but populates them as its
+ * objects reach them (elastic zspages, zs_internal.h): zs_pages_get() gives it one
+ * page that may be resident (a dirty one: no page fault) and the rest from the
+ * stack, which only holds pages untouched since their last madvise - address space,
+ * no memory - and, taken together, mostly contiguous. So a zspage's pages come back
+ * as long runs however its growth interleaved with other classes', and the pages it
+ * never populated go straight back to the stack, with no madvise at all.
+ *
  * Descriptors (struct zspage) are type-stable: a released descriptor goes to the
  * pool's free list, never back to malloc before zs_destroy_pool().
  *
@@ -219,13 +227,17 @@ static void zs_stack_sort(struct zs_pagesrc *ps)
 	ps->sorted = ps->nr;
 }
 
+/*
+ * n pages for a new zspage: pages[0] may be a still-resident freed page, the others
+ * come from the stack of clean pages only (see the top of this file).
+ */
 int zs_pages_get(struct zs_pool *pool, uintptr_t *pages, unsigned int n)
 {
 	struct zs_pagesrc *ps = &pool->pages;
-	unsigned int k;
+	unsigned int k = 0;
 
 	pthread_mutex_lock(&ps->lock);
-	if (ps->nr_dirty + ps->nr < n && zs_region_add(pool)) {
+	if (ps->nr + !!ps->nr_dirty < n && zs_region_add(pool)) {
 		pthread_mutex_unlock(&ps->lock);
 		return -ENOMEM;
 	}
@@ -235,9 +247,9 @@ int zs_pages_get(struct zs_pool *pool, uintptr_t *pages, unsigned int n)
 	 */
 	if (ps->nr - ps->sorted > ps->sorted / 2 + ZS_REGION_PAGES)
 		zs_stack_sort(ps);
-	/* Still-resident pages first: no page fault, likely in cache. */
-	for (k = 0; k < n && ps->nr_dirty; k++)
-		pages[k] = ps->dirty[--ps->nr_dirty];
+	/* A still-resident page first: no page fault, likely in cache. */
+	if (ps->nr_dirty)
+		pages[k++] = ps->dirty[--ps->nr_dirty];
 	for (; k < n; k++)
 		pages[k] = ps->stack[--ps->nr];
 	if (ps->sorted > ps->nr)
@@ -380,6 +392,63 @@ void zs_pages_put(struct zs_pool *pool, const uintptr_t *pages, unsigned int n)
 		zs_pages_flush(pool);
 }
 
+/*
+ * A zspage is about to populate the reserved pages[0..n): where freed pages are still
+ * resident, use those instead (no page fault, and they need no madvise later) and
+ * give the reserved ones back to the stack. Keeps each first-object offset. Under
+ * churn that trades a zspage's contiguity for fewer faults; when nothing was freed
+ * lately (a fill), the reserved pages stay and the zspage stays contiguous.
+ */
+void zs_pages_prefer_dirty(struct zs_pool *pool, uintptr_t *pages, unsigned int n)
+{
+	struct zs_pagesrc *ps = &pool->pages;
+	unsigned int k;
+
+	pthread_mutex_lock(&ps->lock);
+	for (k = 0; k < n && ps->nr_dirty; k++) {
+		ps->stack[ps->nr++] = pages[k] & ~(uintptr_t)ZS_PAGE_MASK;
+		pages[k] = ps->dirty[--ps->nr_dirty] | (pages[k] & ZS_PAGE_MASK);
+	}
+	pthread_mutex_unlock(&ps->lock);
+}
+
+/* Pages never populated since they left the stack go back to it as they are. */
+static void zs_pages_put_clean(struct zs_pool *pool, const uintptr_t *pages, unsigned int n)
+{
+	struct zs_pagesrc *ps = &pool->pages;
+	unsigned int k;
+
+	if (!n)
+		return;
+	pthread_mutex_lock(&ps->lock);
+	for (k = n; k-- > 0;)	/* the lowest address on top */
+		ps->stack[ps->nr++] = pages[k] & ~(uintptr_t)ZS_PAGE_MASK;
+	pthread_mutex_unlock(&ps->lock);
+}
+
+/*
+ * Makes pages[0..n) clean again at once (they stay with their zspage, which may
+ * populate them again: they must hold no memory before the caller lets it).
+ */
+void zs_pages_clean(struct zs_pool *pool, const uintptr_t *pages, unsigned int n)
+{
+	struct iovec iov[ZS_MAX_CHAIN];
+	unsigned int k, niov = 0;
+
+	for (k = 0; k < n; k++) {
+		void *a = (void *)(pages[k] & ~(uintptr_t)ZS_PAGE_MASK);
+
+		if (niov && (char *)iov[niov - 1].iov_base + iov[niov - 1].iov_len == a) {
+			iov[niov - 1].iov_len += ZS_PAGE_SIZE;
+			continue;
+		}
+		iov[niov].iov_base = a;
+		iov[niov++].iov_len = ZS_PAGE_SIZE;
+	}
+	if (niov)
+		zs_dontneed_iov(&pool->pages, iov, niov);
+}
+
 struct zspage *zs_desc_get(struct zs_pool *pool)
 {
 	struct zs_pagesrc *ps = &pool->pages;
@@ -421,10 +490,11 @@ void zs_zspage_free_now(struct zs_pool *pool, struct zspage *zp)
 	unsigned int n = zp->nr_pages;
 
 #ifdef ZSMEM_ASAN
-	for (unsigned int k = 0; k < n; k++)
+	for (unsigned int k = 0; k < zp->nr_held; k++)
 		ASAN_UNPOISON_MEMORY_REGION(zs_page_addr(zp, k), ZS_PAGE_SIZE);
 #endif
 	zs_pages_put(pool, zp->page, n);
+	zs_pages_put_clean(pool, zp->page + n, zp->nr_held - n);
 	zs_desc_put(pool, zp);
 	zs_counter_sub(&pool->total_pages, n);
 }
@@ -438,9 +508,9 @@ void zs_zspage_free_now(struct zs_pool *pool, struct zspage *zp)
 static void zs_zspage_free_list(struct zs_pool *pool, struct zs_list *list)
 {
 	struct zs_pagesrc *ps = &pool->pages;
-	uintptr_t buf[ZS_PUT_BATCH];
+	uintptr_t buf[ZS_PUT_BATCH], clean[ZS_PUT_BATCH];
 	unsigned long total = 0;
-	unsigned int nbuf = 0, k;
+	unsigned int nbuf = 0, nclean = 0, k;
 	struct zs_list *n;
 
 	for (n = list->next; n != list; n = n->next) {
@@ -450,16 +520,24 @@ static void zs_zspage_free_list(struct zs_pool *pool, struct zs_list *list)
 			zs_pages_put(pool, buf, nbuf);
 			nbuf = 0;
 		}
-		for (k = 0; k < zp->nr_pages; k++) {
+		if (nclean + zp->nr_held - zp->nr_pages > ZS_PUT_BATCH) {
+			zs_pages_put_clean(pool, clean, nclean);
+			nclean = 0;
+		}
+		for (k = 0; k < zp->nr_held; k++) {
 #ifdef ZSMEM_ASAN
 			ASAN_UNPOISON_MEMORY_REGION(zs_page_addr(zp, k), ZS_PAGE_SIZE);
 #endif
-			buf[nbuf++] = zp->page[k];
+			if (k < zp->nr_pages)
+				buf[nbuf++] = zp->page[k];
+			else
+				clean[nclean++] = zp->page[k];
 		}
 		total += zp->nr_pages;
 	}
 	if (nbuf)
 		zs_pages_put(pool, buf, nbuf);
+	zs_pages_put_clean(pool, clean, nclean);
 	/* Splice the whole list in front of the free descriptors. */
 	pthread_mutex_lock(&ps->lock);
 	list->prev->next = ps->free_descs.next;

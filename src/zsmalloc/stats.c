@@ -119,11 +119,12 @@ static unsigned long zs_check_zspage(struct zs_pool *pool, struct size_class *cl
 		ZS_BAD("class %u: zspage %p in group %u, fullness %u, inuse %u/%u",
 		       class->index, (void *)zp, g, zp->fullness, zp->inuse, objs);
 	if (zp->bump > objs || zp->inuse > zp->bump ||
-	    zp->nr_pages != zs_pages_for(class, zp->bump) || zp->class_idx != class->index)
-		ZS_BAD("class %u: zspage %p: %u pages for %u slots handed out (%u in use), "
-		       "class %u", class->index, (void *)zp, zp->nr_pages, zp->bump, zp->inuse,
-		       zp->class_idx);
-	for (k = 0; k < zp->nr_pages; k++) {
+	    zp->nr_pages != zs_pages_for(class, zp->bump) ||
+	    zp->nr_held != class->pages_per_zspage || zp->class_idx != class->index)
+		ZS_BAD("class %u: zspage %p: %u of %u pages for %u slots handed out (%u in use), "
+		       "class %u", class->index, (void *)zp, zp->nr_pages, zp->nr_held, zp->bump,
+		       zp->inuse, zp->class_idx);
+	for (k = 0; k < zp->nr_held; k++) {
 		size_t start = (size_t)k * ZS_PAGE_SIZE;
 		size_t first = (start + class->size - 1) / class->size * class->size;
 

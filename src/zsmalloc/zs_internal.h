@@ -45,9 +45,12 @@
  *
  *   A zspage holds only the pages its slots have reached. Slots [0, bump) have been
  *   handed out at least once (each is allocated or on the slot free list); slots
- *   [bump, objs_per_zspage) are fresh, and their bytes lie in pages not taken from
- *   the page source yet. Allocation reuses a freed slot first, else takes slot bump
- *   and populates the page(s) it reaches. So the last, partly filled zspage of a
+ *   [bump, objs_per_zspage) are fresh, and their bytes lie in pages not populated
+ *   yet: page[nr_pages..nr_held) are reserved addresses, untouched since their last
+ *   madvise (they hold no memory and are not counted in total_pages), so a zspage's
+ *   pages stay contiguous and growing cannot fail (a resident freed page, if the
+ *   page source has one, replaces the reserved one: no fault). Allocation reuses a
+ *   freed slot first, else takes slot bump and populates the page(s) it reaches. So the last, partly filled zspage of a
  *   class holds the pages its objects need, not pages_per_zspage of them: with ~100
  *   classes in use that is most of what a pool wastes beyond class rounding.
  *   Compaction, after emptying what it can, shrinks the zspages left partly used:
@@ -199,8 +202,9 @@ static inline void zs_list_del(struct zs_list *n)
  *   inuse + |slot free list from freeobj| == bump <= class->objs_per_zspage
  *   every slot on the free list is < bump
  *   fullness == zs_fullness(inuse, class->objs_per_zspage)
- *   nr_pages == zs_pages_for(class, bump)
- *   page[k] & ZS_PAGE_MASK == (ceil(k*4096 / size) * size) - k*4096, for k < nr_pages
+ *   nr_pages == zs_pages_for(class, bump), nr_held == class->pages_per_zspage
+ *   page[k] & ZS_PAGE_MASK == (ceil(k*4096 / size) * size) - k*4096, for k < nr_held
+ *   page[k] for nr_pages <= k < nr_held holds no memory (untouched since madvise)
  */
 struct zspage {
 	struct zs_list node;		/* class->fullness_list[fullness], or a release list */
@@ -210,7 +214,8 @@ struct zspage {
 	uint16_t bump;			/* slots handed out so far; the rest are fresh */
 	uint8_t fullness;
 	uint8_t class_idx;		/* the merged class's index (0..254) */
-	uint8_t nr_pages;
+	uint8_t nr_pages;		/* populated (counted) pages */
+	uint8_t nr_held;		/* populated + reserved pages */
 	unsigned long huge_handle;	/* huge classes: the handle of the one object */
 	uintptr_t page[];		/* page address | first object offset */
 };
@@ -480,6 +485,8 @@ int zs_pagesrc_init(struct zs_pool *pool);
 void zs_pagesrc_destroy(struct zs_pool *pool);
 int zs_pages_get(struct zs_pool *pool, uintptr_t *pages, unsigned int n);
 void zs_pages_put(struct zs_pool *pool, const uintptr_t *pages, unsigned int n);
+void zs_pages_clean(struct zs_pool *pool, const uintptr_t *pages, unsigned int n);
+void zs_pages_prefer_dirty(struct zs_pool *pool, uintptr_t *pages, unsigned int n);
 void zs_pages_flush(struct zs_pool *pool);
 struct zspage *zs_desc_get(struct zs_pool *pool);
 void zs_desc_put(struct zs_pool *pool, struct zspage *zp);

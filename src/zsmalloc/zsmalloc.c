@@ -5,10 +5,9 @@
  * zs_internal.h; in short:
  *
  *   zs_malloc:  class lock -> pop a handle cell, take a slot from the fullest
- *               non-full zspage: a freed slot, else its next fresh slot, taking
- *               the page that slot reaches if needed (elastic zspages; the page
- *               source lock nests inside); a new zspage, with its first page, is
- *               built with the lock dropped
+ *               non-full zspage: a freed slot, else its next fresh slot,
+ *               populating the reserved page it reaches (elastic zspages); a new
+ *               zspage is built with the lock dropped
  *   zs_free:    cell -> class index -> class lock -> re-read cell -> free the slot;
  *               an emptied zspage is released after the lock is dropped.
  *               No pool-wide lock (unless ZS_POOL_LEGACY_LOCK).
@@ -124,37 +123,26 @@ static void zs_poison(const struct size_class *class, const struct zspage *zp,
 }
 
 /*
- * Takes pages k = nr_pages..n-1 for zp and records each one's first-object offset,
- * class->lock held (the page source lock nests inside it). -ENOMEM leaves zp as it
- * was.
+ * Populates the reserved pages k = nr_pages..n-1 of zp, class->lock held: from now
+ * on they count. They are zp's since it was built; resident freed pages replace them
+ * when there are some (the page source lock nests inside the class lock).
  */
-static int zs_zspage_grow(struct zs_pool *pool, struct size_class *class, struct zspage *zp,
-			  unsigned int n)
+static void zs_zspage_grow(struct zs_pool *pool, struct size_class *class, struct zspage *zp,
+			   unsigned int n)
 {
-	unsigned int k;
-
-	if (zs_pages_get(pool, zp->page + zp->nr_pages, n - zp->nr_pages))
-		return -ENOMEM;
-	for (k = zp->nr_pages; k < n; k++) {
-		size_t start = (size_t)k * ZS_PAGE_SIZE;
-		size_t first = (start + class->size - 1) / class->size * class->size;
-
-		zp->page[k] |= (first - start) & ZS_PAGE_MASK;
+	zs_pages_prefer_dirty(pool, zp->page + zp->nr_pages, n - zp->nr_pages);
 #ifdef ZSMEM_ASAN
-		if (class->hdr)	/* fresh slots, unpoisoned as they are handed out */
-			ASAN_POISON_MEMORY_REGION(zs_page_addr(zp, k), ZS_PAGE_SIZE);
+	for (unsigned int k = zp->nr_pages; k < n && class->hdr; k++)
+		ASAN_POISON_MEMORY_REGION(zs_page_addr(zp, k), ZS_PAGE_SIZE);	/* fresh slots */
 #endif
-	}
 	zs_counter_add(&pool->total_pages, n - zp->nr_pages);
 	class->pages += n - zp->nr_pages;
 	zp->nr_pages = (uint8_t)n;
-	return 0;
 }
 
 /*
  * Takes a slot of zp (which has room) for handle: a freed slot if there is one, else
- * the first fresh slot, populating the page(s) it reaches. Returns its index, or
- * ZS_NO_FREE when such a page cannot be had (ENOMEM; nothing changed).
+ * the first fresh slot, populating the page(s) it reaches. Returns its index.
  */
 unsigned int zs_obj_alloc(struct zs_pool *pool, struct size_class *class, struct zspage *zp,
 			  unsigned long handle)
@@ -177,8 +165,8 @@ unsigned int zs_obj_alloc(struct zs_pool *pool, struct size_class *class, struct
 
 		idx = zp->bump;
 		need = zs_pages_for(class, idx + 1);
-		if (need > zp->nr_pages && zs_zspage_grow(pool, class, zp, need))
-			return ZS_NO_FREE;
+		if (need > zp->nr_pages)
+			zs_zspage_grow(pool, class, zp, need);
 		zp->bump++;
 		zs_asan_slot(class, zp, idx, 0, false);
 		if (class->hdr)
@@ -246,25 +234,34 @@ void zs_copy_in(const struct size_class *class, const struct zspage *zp, unsigne
 /* zspages                                                                             */
 
 /*
- * Builds a zspage for class without its lock, with its first page only (slot 0 lies
- * in it; the rest come as slots reach them). NULL (ENOMEM) leaves nothing behind.
- * The caller adds the page to class->pages under the lock.
+ * Builds a zspage for class without its lock: all its pages' addresses, the first
+ * page populated (slot 0 lies in it), the others reserved until slots reach them.
+ * NULL (ENOMEM) leaves nothing behind. The caller adds the page to class->pages
+ * under the lock.
  */
 static struct zspage *zs_zspage_create(struct zs_pool *pool, struct size_class *class)
 {
+	unsigned int n = class->pages_per_zspage, k;
 	struct zspage *zp = zs_desc_get(pool);
 
 	if (!zp)
 		return NULL;
-	if (zs_pages_get(pool, zp->page, 1)) {
+	if (zs_pages_get(pool, zp->page, n)) {
 		zs_desc_put(pool, zp);
 		return NULL;
+	}
+	for (k = 0; k < n; k++) {
+		size_t start = (size_t)k * ZS_PAGE_SIZE;
+		size_t first = (start + class->size - 1) / class->size * class->size;
+
+		zp->page[k] |= (first - start) & ZS_PAGE_MASK;
 	}
 #ifdef ZSMEM_ASAN
 	if (class->hdr)
 		ASAN_POISON_MEMORY_REGION(zs_page_addr(zp, 0), ZS_PAGE_SIZE);
 #endif
-	zp->nr_pages = 1;	/* page[0] & ZS_PAGE_MASK == 0: slot 0 starts the page */
+	zp->nr_held = (uint8_t)n;
+	zp->nr_pages = 1;
 	zp->class_idx = (uint8_t)class->index;
 	zp->inuse = 0;
 	zp->huge_handle = 0;
@@ -430,7 +427,7 @@ ZS_API unsigned long zs_malloc(struct zs_pool *pool, size_t size)
 			return 0;
 		}
 	}
-	cell = zs_cell_pop(class);	/* reserved; pushed back if no slot can be had */
+	cell = zs_cell_pop(class);	/* reserved; pushed back if no zspage can be built */
 
 	zp = zs_find_zspage(class);
 	if (unlikely(!zp)) {
@@ -448,14 +445,7 @@ ZS_API unsigned long zs_malloc(struct zs_pool *pool, size_t size)
 		class->pages += zp->nr_pages;
 		zs_group_add(class, zp, ZS_FULLNESS_EMPTY);
 	}
-	/* Slot 0 of a new zspage needs no page: only a grown one can fail. */
 	idx = zs_obj_alloc(pool, class, zp, (unsigned long)cell);
-	if (unlikely(idx == ZS_NO_FREE)) {
-		zs_cell_push(class, cell);
-		pthread_mutex_unlock(&class->lock);
-		errno = ENOMEM;
-		return 0;
-	}
 	/* Relaxed: the caller publishes the handle; nobody can race on a new cell. */
 	zs_store_relaxed(cell, zs_loc_encode(zp, idx, class->index));
 	zs_fix_fullness(class, zp);
