@@ -129,6 +129,18 @@ long zsd_rseq_offset(void)
  * the kernel requires, lives in __rseq_failure and restarts from label 0, which
  * re-arms rseq->rseq_cs (the kernel clears it on abort).
  */
+/*
+ * The critical section's descriptor at local label 66: version 0, flags 0, start 1f,
+ * length 2f - 1f, abort handler 4f (the same layout on every architecture).
+ */
+#define ZSD_RSEQ_CS_DESC						\
+	".pushsection __rseq_cs, \"aw\"\n\t"				\
+	".balign 32\n"							\
+	"66:\n\t"							\
+	".long 0, 0\n\t"						\
+	".quad 1f, 2f - 1f, 4f\n\t"					\
+	".popsection\n"
+
 #if defined(__x86_64__)
 static inline struct zsd_slot *zsd_rseq_acquire(struct zs_deferred *d)
 {
@@ -136,12 +148,7 @@ static inline struct zsd_slot *zsd_rseq_acquire(struct zs_deferred *d)
 	unsigned long tmp;
 
 	__asm__ __volatile__(
-		".pushsection __rseq_cs, \"aw\"\n\t"
-		".balign 32\n"
-		"66:\n\t"
-		".long 0, 0\n\t"
-		".quad 1f, 2f - 1f, 4f\n\t"
-		".popsection\n"
+		ZSD_RSEQ_CS_DESC
 		"0:\n\t"
 		/* rseq->rseq_cs = &descriptor: from here the kernel watches [1, 2) */
 		"leaq 66b(%%rip), %[tmp]\n\t"
@@ -202,12 +209,7 @@ static inline struct zsd_slot *zsd_rseq_acquire(struct zs_deferred *d)
 	unsigned long tmp, rs, end;
 
 	__asm__ __volatile__(
-		".pushsection __rseq_cs, \"aw\"\n\t"
-		".balign 32\n"
-		"66:\n\t"
-		".long 0, 0\n\t"
-		".quad 1f, 2f - 1f, 4f\n\t"
-		".popsection\n"
+		ZSD_RSEQ_CS_DESC
 		"0:\n\t"
 		/* rs = &rseq (thread pointer + __rseq_offset); rseq->rseq_cs = &descriptor */
 		"adrp %[tmp], 66b\n\t"

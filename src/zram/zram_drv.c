@@ -143,11 +143,13 @@ static void drain_account(struct zram *zram, unsigned int done, unsigned int sta
 		zram_stat_add(&zram->stats.drain_stale, stale);
 }
 
-/* Grouped drain: metadata slot by slot, then one zs_free_batch for the whole buffer. */
-static void drain_grouped(void *private, void *buf, unsigned int count)
+/*
+ * Grouped: metadata slot by slot, then one zs_free_batch for the whole buffer.
+ * Plain (v3): slot lock, the whole slot free with zs_free inside, unlock.
+ */
+static void drain_slots(struct zram *zram, const uint32_t *idx, unsigned int count,
+			bool grouped)
 {
-	struct zram *zram = private;
-	const uint32_t *idx = buf;
 	unsigned long handles[ZRAM_PUSH_PER_PAGE];
 	unsigned int done = 0;
 	size_t n = 0;
@@ -160,8 +162,10 @@ static void drain_grouped(void *private, void *buf, unsigned int count)
 		slot_lock(zram, idx[i]);
 		if (drain_extract(zram, idx[i], &h)) {
 			done++;
-			if (h)
+			if (h && grouped)
 				handles[n++] = h;
+			else if (h)
+				zs_free(zram->pool, h);
 		}
 		slot_unlock(zram, idx[i]);
 	}
@@ -170,27 +174,14 @@ static void drain_grouped(void *private, void *buf, unsigned int count)
 	drain_account(zram, done, count - done);
 }
 
-/* v3's plain drain: slot lock, the whole slot free with zs_free inside, unlock. */
+static void drain_grouped(void *private, void *buf, unsigned int count)
+{
+	drain_slots(private, buf, count, true);
+}
+
 static void drain_plain(void *private, void *buf, unsigned int count)
 {
-	struct zram *zram = private;
-	const uint32_t *idx = buf;
-	unsigned int done = 0;
-
-	for (unsigned int i = 0; i < count; i++) {
-		unsigned long h = 0;
-
-		if (idx[i] >= zram->nr_pages)
-			continue;
-		slot_lock(zram, idx[i]);
-		if (drain_extract(zram, idx[i], &h)) {
-			done++;
-			if (h)
-				zs_free(zram->pool, h);
-		}
-		slot_unlock(zram, idx[i]);
-	}
-	drain_account(zram, done, count - done);
+	drain_slots(private, buf, count, false);
 }
 
 const struct zs_deferred_ops _zram_ops_grouped = {

@@ -432,21 +432,12 @@ static void zs_pages_put_clean(struct zs_pool *pool, const uintptr_t *pages, uns
  */
 void zs_pages_clean(struct zs_pool *pool, const uintptr_t *pages, unsigned int n)
 {
-	struct iovec iov[ZS_MAX_CHAIN];
-	unsigned int k, niov = 0;
+	uintptr_t addr[ZS_MAX_CHAIN];	/* without the offset bits; sorted in place */
+	unsigned int k;
 
-	for (k = 0; k < n; k++) {
-		void *a = (void *)(pages[k] & ~(uintptr_t)ZS_PAGE_MASK);
-
-		if (niov && (char *)iov[niov - 1].iov_base + iov[niov - 1].iov_len == a) {
-			iov[niov - 1].iov_len += ZS_PAGE_SIZE;
-			continue;
-		}
-		iov[niov].iov_base = a;
-		iov[niov++].iov_len = ZS_PAGE_SIZE;
-	}
-	if (niov)
-		zs_dontneed_iov(&pool->pages, iov, niov);
+	for (k = 0; k < n; k++)
+		addr[k] = pages[k] & ~(uintptr_t)ZS_PAGE_MASK;
+	zs_pages_dontneed(&pool->pages, addr, n, NULL);
 }
 
 struct zspage *zs_desc_get(struct zs_pool *pool)
@@ -485,32 +476,36 @@ void zs_desc_put(struct zs_pool *pool, struct zspage *zp)
 	pthread_mutex_unlock(&ps->lock);
 }
 
-void zs_zspage_free_now(struct zs_pool *pool, struct zspage *zp)
+/*
+ * Gives back every zspage on list: populated pages to the dirty list, reserved ones
+ * to the stack, descriptors to the free list. A batch free empties many zspages at
+ * once, and taking the page source lock twice per zspage (pages, then descriptor)
+ * would cost more than the frees that emptied it. Pages go back ZS_PUT_BATCH at a time,
+ * descriptors under one lock acquisition, the page counter in one update.
+ */
+/* Appends zp's populated pages to buf and its reserved ones to clean. */
+static void zs_zspage_take_pages(struct zspage *zp, uintptr_t *buf, unsigned int *nbuf,
+				 uintptr_t *clean, unsigned int *nclean)
 {
-	unsigned int n = zp->nr_pages;
+	unsigned int k;
 
+	for (k = 0; k < zp->nr_held; k++) {
 #ifdef ZSMEM_ASAN
-	for (unsigned int k = 0; k < zp->nr_held; k++)
 		ASAN_UNPOISON_MEMORY_REGION(zs_page_addr(zp, k), ZS_PAGE_SIZE);
 #endif
-	zs_pages_put(pool, zp->page, n);
-	zs_pages_put_clean(pool, zp->page + n, zp->nr_held - n);
-	zs_desc_put(pool, zp);
-	zs_counter_sub(&pool->total_pages, n);
+		if (k < zp->nr_pages)
+			buf[(*nbuf)++] = zp->page[k];
+		else
+			clean[(*nclean)++] = zp->page[k];
+	}
 }
 
-/*
- * zs_zspage_free_now() for a whole list: a batch free empties many zspages at once,
- * and taking the page source lock twice per zspage (pages, then descriptor) would
- * cost more than the frees that emptied it. Pages go back ZS_PUT_BATCH at a time,
- * descriptors in one splice, the page counter in one update.
- */
 static void zs_zspage_free_list(struct zs_pool *pool, struct zs_list *list)
 {
 	struct zs_pagesrc *ps = &pool->pages;
 	uintptr_t buf[ZS_PUT_BATCH], clean[ZS_PUT_BATCH];
 	unsigned long total = 0;
-	unsigned int nbuf = 0, nclean = 0, k;
+	unsigned int nbuf = 0, nclean = 0;
 	struct zs_list *n;
 
 	for (n = list->next; n != list; n = n->next) {
@@ -524,69 +519,59 @@ static void zs_zspage_free_list(struct zs_pool *pool, struct zs_list *list)
 			zs_pages_put_clean(pool, clean, nclean);
 			nclean = 0;
 		}
-		for (k = 0; k < zp->nr_held; k++) {
-#ifdef ZSMEM_ASAN
-			ASAN_UNPOISON_MEMORY_REGION(zs_page_addr(zp, k), ZS_PAGE_SIZE);
-#endif
-			if (k < zp->nr_pages)
-				buf[nbuf++] = zp->page[k];
-			else
-				clean[nclean++] = zp->page[k];
-		}
+		zs_zspage_take_pages(zp, buf, &nbuf, clean, &nclean);
 		total += zp->nr_pages;
 	}
 	if (nbuf)
 		zs_pages_put(pool, buf, nbuf);
 	zs_pages_put_clean(pool, clean, nclean);
-	/* Splice the whole list in front of the free descriptors. */
+	/* Every descriptor onto the free list, under one lock acquisition. */
 	pthread_mutex_lock(&ps->lock);
-	list->prev->next = ps->free_descs.next;
-	ps->free_descs.next->prev = list->prev;
-	ps->free_descs.next = list->next;
-	list->next->prev = &ps->free_descs;
+	while (!zs_list_empty(list)) {
+		n = list->next;
+		zs_list_del(n);
+		zs_list_add(n, &ps->free_descs);
+	}
 	pthread_mutex_unlock(&ps->lock);
-	zs_list_init(list);
 	zs_counter_sub(&pool->total_pages, total);
 }
 
 /* Releases (or queues, with ZS_POOL_DEFER_ZSPAGE_FREE) every zspage on list. */
 void zs_zspage_release_list(struct zs_pool *pool, struct zs_list *list)
 {
-	struct zs_defer_release *d = &pool->defer;
-
-	if (zs_list_empty(list))
-		return;
-	if (list->next->next != list && !(pool->flags & ZS_POOL_DEFER_ZSPAGE_FREE)) {
-		zs_zspage_free_list(pool, list);
-		return;
-	}
-	if (pool->flags & ZS_POOL_DEFER_ZSPAGE_FREE) {
-		pthread_mutex_lock(&d->lock);
-		while (!zs_list_empty(list)) {
-			struct zs_list *n = list->next;
-
-			zs_list_del(n);
-			zs_list_add(n, d->queue.prev);
-		}
-		pthread_cond_signal(&d->cond);
-		pthread_mutex_unlock(&d->lock);
+	if (!(pool->flags & ZS_POOL_DEFER_ZSPAGE_FREE)) {
+		if (!zs_list_empty(list))
+			zs_zspage_free_list(pool, list);
 		return;
 	}
 	while (!zs_list_empty(list)) {
 		struct zs_list *n = list->next;
 
 		zs_list_del(n);
-		zs_zspage_free_now(pool, zs_container_of(n, struct zspage, node));
+		zs_zspage_release(pool, zs_container_of(n, struct zspage, node));
 	}
 }
 
+/* One zspage (zs_free's case): page[] already lists populated, then reserved pages. */
 void zs_zspage_release(struct zs_pool *pool, struct zspage *zp)
 {
-	struct zs_list list;
+	struct zs_defer_release *d = &pool->defer;
 
-	zs_list_init(&list);
-	zs_list_add(&zp->node, &list);
-	zs_zspage_release_list(pool, &list);
+	if (pool->flags & ZS_POOL_DEFER_ZSPAGE_FREE) {
+		pthread_mutex_lock(&d->lock);
+		zs_list_add(&zp->node, d->queue.prev);
+		pthread_cond_signal(&d->cond);
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+#ifdef ZSMEM_ASAN
+	for (unsigned int k = 0; k < zp->nr_held; k++)
+		ASAN_UNPOISON_MEMORY_REGION(zs_page_addr(zp, k), ZS_PAGE_SIZE);
+#endif
+	zs_pages_put(pool, zp->page, zp->nr_pages);
+	zs_pages_put_clean(pool, zp->page + zp->nr_pages, zp->nr_held - zp->nr_pages);
+	zs_counter_sub(&pool->total_pages, zp->nr_pages);
+	zs_desc_put(pool, zp);	/* last: another thread may reuse it at once */
 }
 
 static void *zs_defer_worker(void *arg)
@@ -609,12 +594,7 @@ static void *zs_defer_worker(void *arg)
 		batch.prev->next = &batch;
 		zs_list_init(&d->queue);
 		pthread_mutex_unlock(&d->lock);
-		while (!zs_list_empty(&batch)) {
-			struct zs_list *n = batch.next;
-
-			zs_list_del(n);
-			zs_zspage_free_now(pool, zs_container_of(n, struct zspage, node));
-		}
+		zs_zspage_free_list(pool, &batch);
 		zs_pages_flush(pool);
 		pthread_mutex_lock(&d->lock);
 	}

@@ -125,13 +125,11 @@ static unsigned long zs_check_zspage(struct zs_pool *pool, struct size_class *cl
 		       "class %u", class->index, (void *)zp, zp->nr_pages, zp->nr_held, zp->bump,
 		       zp->inuse, zp->class_idx);
 	for (k = 0; k < zp->nr_held; k++) {
-		size_t start = (size_t)k * ZS_PAGE_SIZE;
-		size_t first = (start + class->size - 1) / class->size * class->size;
-
-		if ((zp->page[k] & ZS_PAGE_MASK) != ((first - start) & ZS_PAGE_MASK))
-			ZS_BAD("class %u: zspage %p page %u: first object offset %lu, want %zu",
+		if ((zp->page[k] & ZS_PAGE_MASK) != zs_first_offset(class, k))
+			ZS_BAD("class %u: zspage %p page %u: first object offset %lu, want %u",
 			       class->index, (void *)zp, k,
-			       (unsigned long)(zp->page[k] & ZS_PAGE_MASK), first - start);
+			       (unsigned long)(zp->page[k] & ZS_PAGE_MASK),
+			       zs_first_offset(class, k));
 	}
 	if (!class->hdr) {
 		unsigned long h = zp->huge_handle;

@@ -449,6 +449,14 @@ static inline unsigned int zs_pages_for(const struct size_class *class, unsigned
 	return n ? n : 1;
 }
 
+/* Where the first slot starting in page k of a zspage of class begins, in that page. */
+static inline unsigned int zs_first_offset(const struct size_class *class, unsigned int k)
+{
+	size_t start = (size_t)k * ZS_PAGE_SIZE;
+
+	return (unsigned int)((start + class->size - 1) / class->size * class->size - start);
+}
+
 /* The slot's first word: (handle id << 1 | 1) when allocated, (next free << 1) when free. */
 static inline uint32_t *zs_slot_word(const struct size_class *class,
 				     const struct zspage *zp, unsigned int idx)
@@ -494,7 +502,6 @@ int zs_defer_start(struct zs_pool *pool);
 void zs_defer_stop(struct zs_pool *pool);
 void zs_zspage_release_list(struct zs_pool *pool, struct zs_list *list);
 void zs_zspage_release(struct zs_pool *pool, struct zspage *zp);
-void zs_zspage_free_now(struct zs_pool *pool, struct zspage *zp);
 
 /* handle.c */
 struct zs_hchunk *zs_hchunk_alloc(struct zs_pool *pool, struct size_class *class);

@@ -151,29 +151,21 @@ unsigned int zs_obj_alloc(struct zs_pool *pool, struct size_class *class, struct
 
 	if (idx != ZS_NO_FREE) {
 		zs_asan_slot(class, zp, idx, class->hdr, false);
-		if (class->hdr) {
-			uint32_t *w = zs_slot_word(class, zp, idx);
-
-			zp->freeobj = (uint16_t)(*w >> 1);
-			*w = zs_handle_tag(handle);
-		} else {
-			zp->freeobj = ZS_NO_FREE;
-			zp->huge_handle = handle;
-		}
+		zp->freeobj = class->hdr ? (uint16_t)(*zs_slot_word(class, zp, idx) >> 1) :
+					   ZS_NO_FREE;
 	} else {
 		unsigned int need;
 
-		idx = zp->bump;
+		idx = zp->bump++;
 		need = zs_pages_for(class, idx + 1);
 		if (need > zp->nr_pages)
 			zs_zspage_grow(pool, class, zp, need);
-		zp->bump++;
 		zs_asan_slot(class, zp, idx, 0, false);
-		if (class->hdr)
-			*zs_slot_word(class, zp, idx) = zs_handle_tag(handle);
-		else
-			zp->huge_handle = handle;
 	}
+	if (class->hdr)
+		*zs_slot_word(class, zp, idx) = zs_handle_tag(handle);
+	else
+		zp->huge_handle = handle;
 	zp->inuse++;
 	class->obj_used++;
 	return idx;
@@ -250,12 +242,8 @@ static struct zspage *zs_zspage_create(struct zs_pool *pool, struct size_class *
 		zs_desc_put(pool, zp);
 		return NULL;
 	}
-	for (k = 0; k < n; k++) {
-		size_t start = (size_t)k * ZS_PAGE_SIZE;
-		size_t first = (start + class->size - 1) / class->size * class->size;
-
-		zp->page[k] |= (first - start) & ZS_PAGE_MASK;
-	}
+	for (k = 0; k < n; k++)
+		zp->page[k] |= zs_first_offset(class, k);
 #ifdef ZSMEM_ASAN
 	if (class->hdr)
 		ASAN_POISON_MEMORY_REGION(zs_page_addr(zp, 0), ZS_PAGE_SIZE);
@@ -538,7 +526,7 @@ ZS_API void zs_free(struct zs_pool *pool, unsigned long handle)
  *      released whole, without writing free-list links into its slots (debug
  *      builds still check every slot header);
  *   4. releases every emptied zspage of the batch after the last lock is dropped:
- *      pages go to the page source 64 at a time and the descriptors in one splice,
+ *      pages go to the page source 64 at a time and the descriptors under one lock,
  *      where one-by-one frees take the page-source lock twice per zspage.
  *
  * An exit-path batch holds most of the ~200 classes with a few objects each (4.6 per

@@ -234,9 +234,10 @@ static inline struct zswap_tree *tree_get(struct zswap *zs, unsigned int type)
 }
 
 /* The table holding (type, offset), or NULL: no such type, or offset past its end. */
+/* The tree holding (type, offset), or NULL for no device, no such type or offset. */
 static inline struct zswap_tree *tree_for(struct zswap *zs, unsigned int type, uint64_t offset)
 {
-	struct zswap_tree *t = tree_get(zs, type);
+	struct zswap_tree *t = zs ? tree_get(zs, type) : NULL;
 
 	return t && offset < t->nr_pages ? t : NULL;
 }
@@ -904,10 +905,8 @@ ZS_API int zswap_store(struct zswap *zs, unsigned int type, uint64_t offset, con
 	size_t len;
 	int ret;
 
-	if (!zs || !page)
-		return -EINVAL;
 	t = tree_for(zs, type, offset);
-	if (!t)
+	if (!t || !page)
 		return -EINVAL;
 	s = stripe_of(t, offset);
 
@@ -1005,10 +1004,8 @@ ZS_API int zswap_load(struct zswap *zs, unsigned int type, uint64_t offset, void
 	struct zswap_entry *e;
 	int ret;
 
-	if (!zs || !page)
-		return -EINVAL;
 	t = tree_for(zs, type, offset);
-	if (!t)
+	if (!t || !page)
 		return -EINVAL;
 	s = stripe_of(t, offset);
 
@@ -1047,8 +1044,6 @@ ZS_API void zswap_invalidate(struct zswap *zs, unsigned int type, uint64_t offse
 {
 	struct zswap_tree *t;
 
-	if (!zs)
-		return;
 	t = tree_for(zs, type, offset);
 	if (!t)
 		return;
