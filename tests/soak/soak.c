@@ -50,6 +50,7 @@
 #define ZW_TYPES	2u	/* type 0 has a backing file, type 1 none */
 #define CHILD_OPS	20000u
 #define MAX_THREADS	64
+#define RSS_SLACK_KIB	8192u	/* RSS after destroy may exceed the start by this */
 
 enum { EMPTY = 0, LIVE, DEAD, ONFILE };
 
@@ -923,6 +924,14 @@ int main(int argc, char **argv)
 	       " KiB, peak %" PRIu64 " KiB, end (everything freed) %" PRIu64
 	       " KiB, after destroy %" PRIu64 " KiB\n",
 	       floor_pages, rss_start, rss_peak, rss_end, rss_destroyed);
+	/*
+	 * Back to the floor: with every instance destroyed, what is left is glibc's and the
+	 * program's own (thread arenas, stdio). A leak of pool or metadata memory over a
+	 * long run ends far above this bound (a run's peak is tens of MiB).
+	 */
+	if (rss_destroyed > rss_start + RSS_SLACK_KIB)
+		err("RSS after destroying everything is %" PRIu64 " KiB, start %" PRIu64
+		    " KiB: more than %u KiB above", rss_destroyed, rss_start, RSS_SLACK_KIB);
 	printf("soak: errors %" PRIu64 "\n", atomic_load(&errors));
 	return atomic_load(&errors) ? 1 : 0;
 }
