@@ -163,11 +163,20 @@ static int recompress_one(struct zram *zram, uint32_t index, enum zram_recomp_mo
 
 	slot_lock(zram, index);
 	flags = slot_flags(zram, index);
-	if (!(flags & ZRAM_PP_SLOT) || zram->slots[index].handle != old_handle) {
-		/* Freed or rewritten meanwhile: our copy is stale. */
+	if (!(flags & ZRAM_PP_SLOT) || zram->slots[index].handle != old_handle ||
+	    (flags & ZRAM_FREE_PENDING)) {
+		/*
+		 * Freed or rewritten meanwhile: our copy is stale. Or notified dead while the
+		 * lock was down (FREE_PENDING, per-CPU modes): free it now, as writeback
+		 * does; replacing the content would clear FREE_PENDING and the drain would
+		 * leave the dead slot allocated (issue 12).
+		 */
+		freed = flags & ZRAM_FREE_PENDING ? _zram_slot_free_extract(zram, index) : 0;
 		slot_unlock(zram, index);
 		if (handle)
 			zs_free(zram->pool, handle);
+		if (freed)
+			zs_free(zram->pool, freed);
 		return 0;
 	}
 	if (!handle) {
