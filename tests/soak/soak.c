@@ -556,6 +556,38 @@ static void create_all(unsigned int threads, enum zram_free_mode mode)
 	}
 }
 
+/*
+ * With everything stopped and flushed, a notified slot is free unless its notify found
+ * the slot locked and was counted in miss_free (the data then waits for the next write
+ * or discard). More dead slots allocated than miss_free counts: a notify was lost.
+ */
+static void check_dead_slots(void)
+{
+	struct zram_debug_stat dbg;
+	uint64_t left = 0, dead = 0;
+	unsigned int t, i;
+
+	zram_flush(zr);
+	zram_get_debug_stat(zr, &dbg);
+	for (t = 0; t < opt.threads; t++)
+		for (i = 0; i < ZR_PER_THREAD; i++) {
+			struct zram_slot_info info;
+			uint32_t idx = t * ZR_PER_THREAD + i;
+
+			if (workers[t]->zr_state[i] != DEAD)
+				continue;
+			dead++;
+			if (zram_get_slot_info(zr, idx, &info) == 0 && info.allocated)
+				left++;
+		}
+	if (left > dbg.miss_free)
+		err("%" PRIu64 " of %" PRIu64 " notified zram slots still allocated after zram_flush,"
+		    " miss_free is %" PRIu64 ": notifies lost", left, dead, dbg.miss_free);
+	if (!opt.quiet)
+		fprintf(stderr, "soak: %" PRIu64 " notified slots at the end, %" PRIu64
+			" still allocated, miss_free %" PRIu64 "\n", dead, left, dbg.miss_free);
+}
+
 /* Frees every part a worker owns, through the same calls the ops use. */
 static void release_worker(struct worker *w)
 {
@@ -896,6 +928,7 @@ int main(int argc, char **argv)
 		pthread_join(workers[t]->thread, NULL);
 	pthread_join(maint, NULL);
 
+	check_dead_slots();
 	for (t = 0; t < opt.threads; t++) {
 		struct worker *w = workers[t];
 
