@@ -184,13 +184,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (o->handle)
 				check_obj(pool, o);
 			break;
-		case 3: {	/* zero-copy read */
+		case 3: {	/* zero-copy read; with bit 0 set, compaction runs while it is held */
+			uint8_t how = fz_u8(&f);
 			const void *p;
 
 			if (!o->handle)
 				break;
 			p = zs_obj_read_begin(pool, o->handle, o->size, scratch);
 			FUZZ_CHECK(!memcmp(p, o->bytes, o->size), "read_begin: wrong bytes");
+			if (how & 1) {
+				/* The held zspage is skipped; the others move under us. */
+				zs_compact(pool);
+				FUZZ_CHECK(!memcmp(p, o->bytes, o->size),
+					   "held object changed during compaction");
+				if (how & 2)
+					for (i = 0; i < NSLOTS; i++)
+						if (objs[i].handle && &objs[i] != o)
+							check_obj(pool, &objs[i]);
+			}
 			zs_obj_read_end(pool, o->handle, p);
 			break;
 		}
