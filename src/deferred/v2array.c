@@ -71,16 +71,22 @@ void zsd_v2_destroy(struct zsd_v2 *v2)
 static void zsd_v2_queue_locked(struct zs_deferred *d, struct zsd_v2 *v2)
 {
 	v2->queued = true;
-	pthread_mutex_lock(&d->lock);
+	zsd_lock(d);
 	zsd_queue_locked(d, &v2->work);
-	pthread_mutex_unlock(&d->lock);
+	zsd_unlock(d);
 }
 
+/*
+ * A trylock, so a signal handler's push that interrupts a push of its own thread
+ * fails instead of spinning; and one that finds its thread inside a framework lock
+ * (zsd_tls_busy: the queueing below takes d->lock) returns false before trying. In a
+ * fork child the array takes nothing (no worker would drain it at half capacity).
+ */
 bool zsd_v2_push(struct zs_deferred *d, unsigned long value)
 {
 	struct zsd_v2 *v2 = d->v2;
 
-	if (pthread_spin_trylock(&v2->lock) != 0) {
+	if (zsd_tls_busy || d->forked || pthread_spin_trylock(&v2->lock) != 0) {
 		ZSD_ADD(d->fallbacks_busy, 1);
 		return false;
 	}
@@ -97,6 +103,16 @@ bool zsd_v2_push(struct zs_deferred *d, unsigned long value)
 		zsd_v2_queue_locked(d, v2);
 	pthread_spin_unlock(&v2->lock);
 	return true;
+}
+
+void zsd_v2_lock(struct zs_deferred *d)
+{
+	pthread_spin_lock(&d->v2->lock);
+}
+
+void zsd_v2_unlock(struct zs_deferred *d)
+{
+	pthread_spin_unlock(&d->v2->lock);
 }
 
 void zsd_v2_kick(struct zs_deferred *d)

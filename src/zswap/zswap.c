@@ -74,6 +74,7 @@
 #include <zsmem/zsmalloc.h>
 #include <zsmem/zswap.h>
 
+#include "common/thread.h"
 #include "compress/zcomp.h"
 
 #define PAGE_SZ			ZSWAP_PAGE_SIZE
@@ -218,6 +219,16 @@ struct zswap {
 	pthread_cond_t shrink_cond;
 	bool shrink_requested;
 	bool shrink_stop;
+	/*
+	 * fork(): the shrinker is "busy" while it runs a pass (not waiting on shrink_cond);
+	 * shrink_fork_pending parks it between passes (a pass ends early when it is set),
+	 * and shrink_idle tells the prepare handler it is parked. Under shrink_lock;
+	 * shrink_fork_pending is also read racily by the pass.
+	 */
+	bool shrink_busy;
+	bool shrink_fork_pending;
+	pthread_cond_t shrink_idle;
+	struct zswap *all_next, *all_prev;	/* zswaps with a shrinker, for fork */
 
 	struct zswap_counters c;
 };
@@ -582,7 +593,8 @@ static uint64_t shrink(struct zswap *zs, void *buf, bool to_threshold, uint64_t 
 	while (to_threshold ? over_accept(zs) : done < nr) {
 		enum wb_result r;
 
-		if (to_threshold && zsw_flag_read(&zs->shrink_stop))
+		if (to_threshold && (zsw_flag_read(&zs->shrink_stop) ||
+				     zsw_flag_read(&zs->shrink_fork_pending)))
 			break;
 		/* Per entry, so that swapoff is not shut out for a whole pass. */
 		pthread_mutex_lock(&zs->wb_mutex);
@@ -622,10 +634,15 @@ static void *shrinker_main(void *arg)
 
 	pthread_mutex_lock(&zs->shrink_lock);
 	for (;;) {
-		while (!zsw_flag_read(&zs->shrink_requested) && !zsw_flag_read(&zs->shrink_stop))
+		zs->shrink_busy = false;
+		pthread_cond_broadcast(&zs->shrink_idle);
+		while ((!zsw_flag_read(&zs->shrink_requested) ||
+			zsw_flag_read(&zs->shrink_fork_pending)) &&
+		       !zsw_flag_read(&zs->shrink_stop))
 			pthread_cond_wait(&zs->shrink_cond, &zs->shrink_lock);
 		if (zsw_flag_read(&zs->shrink_stop))
 			break;
+		zs->shrink_busy = true;
 		pthread_mutex_unlock(&zs->shrink_lock);
 
 		/* Clear before the pass: a store that hits the limit during the pass asks
@@ -653,6 +670,9 @@ static void *shrinker_main(void *arg)
 				until.tv_nsec -= 1000000000L;
 			}
 			pthread_mutex_lock(&zs->shrink_lock);
+			/* Waiting is parked, for fork as well. */
+			zs->shrink_busy = false;
+			pthread_cond_broadcast(&zs->shrink_idle);
 			while (!zsw_flag_read(&zs->shrink_stop) &&
 			       pthread_cond_timedwait(&zs->shrink_cond, &zs->shrink_lock,
 						      &until) != ETIMEDOUT)
@@ -667,6 +687,84 @@ static void *shrinker_main(void *arg)
 	pthread_mutex_unlock(&zs->shrink_lock);
 	free(buf);
 	return NULL;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* fork()                                                                              */
+
+/*
+ * Every zswap with a shrinker. zswap_all_lock comes before any shrink_lock; the
+ * prepare handler holds both across fork(), with every shrinker parked between
+ * passes (holding no zswap or pool lock). The child has no shrinker: as if it had
+ * been created without one (zswap_writeback() still works there).
+ */
+static pthread_mutex_t zswap_all_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct zswap *zswap_all;
+
+static void zswap_register(struct zswap *zs)
+{
+	pthread_mutex_lock(&zswap_all_lock);
+	zs->all_prev = NULL;
+	zs->all_next = zswap_all;
+	if (zswap_all)
+		zswap_all->all_prev = zs;
+	zswap_all = zs;
+	pthread_mutex_unlock(&zswap_all_lock);
+}
+
+static void zswap_unregister(struct zswap *zs)
+{
+	pthread_mutex_lock(&zswap_all_lock);
+	if (zs->all_prev)
+		zs->all_prev->all_next = zs->all_next;
+	else if (zswap_all == zs)
+		zswap_all = zs->all_next;
+	if (zs->all_next)
+		zs->all_next->all_prev = zs->all_prev;
+	zs->all_next = zs->all_prev = NULL;
+	pthread_mutex_unlock(&zswap_all_lock);
+}
+
+static void zswap_fork_prepare(void)
+{
+	pthread_mutex_lock(&zswap_all_lock);
+	for (struct zswap *zs = zswap_all; zs; zs = zs->all_next) {
+		pthread_mutex_lock(&zs->shrink_lock);
+		zsw_flag_set(&zs->shrink_fork_pending, true);
+		while (zs->shrink_busy)
+			pthread_cond_wait(&zs->shrink_idle, &zs->shrink_lock);
+	}
+}
+
+static void zswap_fork_parent(void)
+{
+	for (struct zswap *zs = zswap_all; zs; zs = zs->all_next) {
+		zsw_flag_set(&zs->shrink_fork_pending, false);
+		pthread_cond_signal(&zs->shrink_cond);
+		pthread_mutex_unlock(&zs->shrink_lock);
+	}
+	pthread_mutex_unlock(&zswap_all_lock);
+}
+
+static void zswap_fork_child(void)
+{
+	for (struct zswap *zs = zswap_all; zs; zs = zs->all_next) {
+		zsw_flag_set(&zs->shrink_fork_pending, false);
+		zsw_flag_set(&zs->shrinker_started, false);
+		/* Their waiter (the shrinker) does not exist here. */
+		pthread_cond_init(&zs->shrink_cond, NULL);
+		pthread_cond_init(&zs->shrink_idle, NULL);
+		pthread_mutex_unlock(&zs->shrink_lock);
+	}
+	zswap_all = NULL;	/* none has a shrinker any more */
+	pthread_mutex_unlock(&zswap_all_lock);
+}
+
+/* Last of the library's fork handlers to register (zsmalloc 201, deferred 202), so
+ * its prepare runs first: the shrinker may flush deferred frees until it is parked. */
+__attribute__((constructor(203))) static void zswap_fork_register(void)
+{
+	pthread_atfork(zswap_fork_prepare, zswap_fork_parent, zswap_fork_child);
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -709,6 +807,7 @@ ZS_API struct zswap *zswap_create(const struct zswap_config *cfg)
 	pthread_mutex_init(&zs->wb_mutex, NULL);
 	pthread_mutex_init(&zs->shrink_lock, NULL);
 	pthread_cond_init(&zs->shrink_cond, NULL);
+	pthread_cond_init(&zs->shrink_idle, NULL);
 
 	zs->comp = zcomp_create(cfg->compressor ? cfg->compressor : "lz4", cfg->comp_level);
 	if (!zs->comp)
@@ -754,12 +853,14 @@ ZS_API struct zswap *zswap_create(const struct zswap_config *cfg)
 	}
 
 	if (cfg->shrinker_enabled) {
-		ret = pthread_create(&zs->shrinker, NULL, shrinker_main, zs);
+		zs->shrink_busy = true;	/* until it first waits */
+		ret = zs_thread_create(&zs->shrinker, shrinker_main, zs);
 		if (ret) {
 			errno = ret;
 			goto fail;
 		}
 		zsw_flag_set(&zs->shrinker_started, true);
+		zswap_register(zs);
 	}
 	return zs;
 
@@ -770,6 +871,7 @@ fail:
 	if (zs->comp)
 		zcomp_destroy(zs->comp);
 	pthread_cond_destroy(&zs->shrink_cond);
+	pthread_cond_destroy(&zs->shrink_idle);
 	pthread_mutex_destroy(&zs->shrink_lock);
 	pthread_mutex_destroy(&zs->wb_mutex);
 	pthread_mutex_destroy(&zs->lru_lock);
@@ -783,6 +885,7 @@ ZS_API void zswap_destroy(struct zswap *zs)
 	if (!zs)
 		return;
 	if (zsw_flag_read(&zs->shrinker_started)) {
+		zswap_unregister(zs);
 		pthread_mutex_lock(&zs->shrink_lock);
 		zsw_flag_set(&zs->shrink_stop, true);
 		pthread_cond_signal(&zs->shrink_cond);
@@ -796,6 +899,7 @@ ZS_API void zswap_destroy(struct zswap *zs)
 	zs_destroy_pool(zs->pool);
 	zcomp_destroy(zs->comp);
 	pthread_cond_destroy(&zs->shrink_cond);
+	pthread_cond_destroy(&zs->shrink_idle);
 	pthread_mutex_destroy(&zs->shrink_lock);
 	pthread_mutex_destroy(&zs->wb_mutex);
 	pthread_mutex_destroy(&zs->lru_lock);
