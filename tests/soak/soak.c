@@ -2,7 +2,8 @@
 /*
  * soak: every subsystem at once, for a while, checked against a model.
  *
- *   soak [-d SECONDS] [-t THREADS] [-f FORKS] [-s SEED] [-m zram-free-mode] [-q]
+ *   soak [-d SECONDS] [-t THREADS] [-f FORKS] [-s SEED] [-m zram-free-mode]
+ *        [-T CHILD_TIMEOUT_S] [-p PROGRESS_S] [-q]
  *
  * One zsmalloc pool with deferred handle frees and deferred zspage free, one zram device
  * in a deferred free mode with a backing file and a secondary algorithm, one zswap with
@@ -75,7 +76,8 @@ struct worker {
 	uint8_t zw_state[ZW_TYPES][ZW_PER_THREAD];
 	uint64_t zw_tok[ZW_TYPES][ZW_PER_THREAD];
 	struct zs_obj zs[ZS_PER_THREAD];
-	uint64_t ops_zram, ops_zswap, ops_zs;
+	/* Written by the owner only, read by the progress line: relaxed load + store. */
+	_Atomic uint64_t ops_zram, ops_zswap, ops_zs;
 	unsigned char page[PG_SIZE] __attribute__((aligned(4096)));
 	unsigned char want[PG_SIZE] __attribute__((aligned(4096)));
 	pthread_t thread;
@@ -95,7 +97,8 @@ static struct {
 	enum zram_free_mode zram_mode;
 	unsigned int child_timeout;
 	bool quiet;
-} opt = { 60, 4, 2, 1, ZRAM_FREE_PERCPU_GROUPED, 60, false };
+	double progress;	/* seconds between progress lines; 0 = none */
+} opt = { 60, 4, 2, 1, ZRAM_FREE_PERCPU_GROUPED, 60, false, 0 };
 
 static struct zram *zr;
 static struct zswap *zw;
@@ -150,6 +153,19 @@ static uint64_t rss_kib(void)
 	return (uint64_t)resident * (uint64_t)(sysconf(_SC_PAGESIZE) / 1024);
 }
 
+static inline void bump(_Atomic uint64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+static uint64_t worker_ops(struct worker *w)
+{
+	return atomic_load_explicit(&w->ops_zram, memory_order_relaxed) +
+	       atomic_load_explicit(&w->ops_zswap, memory_order_relaxed) +
+	       atomic_load_explicit(&w->ops_zs, memory_order_relaxed);
+}
+
 static inline uint64_t rnd(struct worker *w)
 {
 	return pg_next(&w->rng);
@@ -182,7 +198,7 @@ static void zram_op(struct worker *w)
 	unsigned int r = (unsigned)(rnd(w) % 100);
 	int rc;
 
-	w->ops_zram++;
+	bump(&w->ops_zram);
 	if (r < 30) {
 		uint64_t tok = new_token(w);
 
@@ -263,7 +279,7 @@ static void zswap_op(struct worker *w)
 	uint8_t *st = &w->zw_state[type][i];
 	int rc;
 
-	w->ops_zswap++;
+	bump(&w->ops_zswap);
 	if (r < 40) {
 		uint64_t tok = new_token(w);
 
@@ -323,7 +339,7 @@ static void zs_op(struct worker *w)
 	struct zs_obj *o = &w->zs[i];
 	unsigned int r = (unsigned)(rnd(w) % 100);
 
-	w->ops_zs++;
+	bump(&w->ops_zs);
 	if (!o->handle) {
 		/* Sizes: mostly small and mid, some near and at the huge class. */
 		uint32_t size = (uint32_t)(rnd(w) % 4) ? 1 + (uint32_t)(rnd(w) % 3000)
@@ -860,11 +876,11 @@ int main(int argc, char **argv)
 	unsigned long floor_pages;
 	uint64_t rss_start, rss_peak = 0, rss_end, rss_destroyed, ops = 0, maint_rng;
 	unsigned int t, forks_done = 0, forks_ok = 0;
-	double t0, next_fork, fork_every;
+	double t0, next_fork, fork_every, next_progress;
 	pthread_t maint;
 	int c;
 
-	while ((c = getopt(argc, argv, "d:t:f:s:m:T:q")) != -1) {
+	while ((c = getopt(argc, argv, "d:t:f:s:m:T:p:q")) != -1) {
 		switch (c) {
 		case 'd': opt.duration = atof(optarg); break;
 		case 't': opt.threads = (unsigned)atoi(optarg); break;
@@ -872,10 +888,11 @@ int main(int argc, char **argv)
 		case 's': opt.seed = strtoull(optarg, NULL, 0); break;
 		case 'm': opt.zram_mode = parse_mode(optarg); break;
 		case 'T': opt.child_timeout = (unsigned)atoi(optarg); break;
+		case 'p': opt.progress = atof(optarg); break;
 		case 'q': opt.quiet = true; break;
 		default:
 			fprintf(stderr, "usage: %s [-d SECONDS] [-t THREADS] [-f FORKS] [-s SEED] "
-				"[-m grouped|plain|v2|per-class|sync] [-T CHILD_TIMEOUT_S] [-q]\n", argv[0]);
+				"[-m grouped|plain|v2|per-class|sync] [-T CHILD_TIMEOUT_S] [-p PROGRESS_S] [-q]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -918,6 +935,7 @@ int main(int argc, char **argv)
 	}
 
 	t0 = now_s();
+	next_progress = t0 + opt.progress;
 	fork_every = opt.duration / (opt.forks + 1);
 	next_fork = opt.forks ? t0 + fork_every : t0 + opt.duration * 2;
 	while (now_s() - t0 < opt.duration) {
@@ -925,6 +943,17 @@ int main(int argc, char **argv)
 
 		if (rss > rss_peak)
 			rss_peak = rss;
+		if (opt.progress > 0 && now_s() >= next_progress) {
+			uint64_t sum = atomic_load(&ops_maint);
+
+			for (t = 0; t < opt.threads; t++)
+				sum += worker_ops(workers[t]);
+			printf("soak: %6.0f s: ops %" PRIu64 ", forks %u, errors %" PRIu64
+			       ", RSS %" PRIu64 " KiB\n", now_s() - t0, sum, forks_done,
+			       atomic_load(&errors), rss);
+			fflush(stdout);
+			next_progress += opt.progress;
+		}
 		if (forks_done < opt.forks && now_s() >= next_fork) {
 			forks_done++;
 			forks_ok += do_fork(forks_done);
@@ -941,7 +970,7 @@ int main(int argc, char **argv)
 	for (t = 0; t < opt.threads; t++) {
 		struct worker *w = workers[t];
 
-		ops += w->ops_zram + w->ops_zswap + w->ops_zs;
+		ops += worker_ops(w);
 		release_worker(w);
 	}
 	floor_pages = check_floor("end");
@@ -954,7 +983,8 @@ int main(int argc, char **argv)
 	close(zw_fd);
 	for (t = 0; t < opt.threads; t++) {
 		printf("soak: worker %u: zram %" PRIu64 ", zswap %" PRIu64 ", zsmalloc %" PRIu64 " ops\n",
-		       t, workers[t]->ops_zram, workers[t]->ops_zswap, workers[t]->ops_zs);
+		       t, atomic_load(&workers[t]->ops_zram), atomic_load(&workers[t]->ops_zswap),
+		       atomic_load(&workers[t]->ops_zs));
 		free(workers[t]);
 	}
 	malloc_trim(0);
