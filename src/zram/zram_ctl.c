@@ -9,6 +9,8 @@
 
 ZS_API uint64_t zram_mark_idle(struct zram *zram, uint64_t older_than_sec)
 {
+	if (!zram)
+		return 0;
 	uint32_t now = _zram_now(zram);
 	uint64_t marked = 0;
 
@@ -36,6 +38,8 @@ ZS_API uint64_t zram_mark_idle(struct zram *zram, uint64_t older_than_sec)
 
 ZS_API unsigned long zram_compact(struct zram *zram)
 {
+	if (!zram)
+		return 0;
 	return zs_compact(zram->pool);
 }
 
@@ -78,6 +82,8 @@ static int recomp_register_locked(struct zram *zram, unsigned int prio, const ch
 ZS_API int zram_set_recomp_algorithm(struct zram *zram, unsigned int prio, const char *algo,
 				     int level)
 {
+	if (!zram)
+		return -EINVAL;
 	int ret;
 
 	pthread_mutex_lock(&zram->ctl_lock);
@@ -223,6 +229,8 @@ static int find_prio(struct zram *zram, const char *algo)
 ZS_API int64_t zram_recompress(struct zram *zram, enum zram_recomp_mode mode, const char *algo,
 			       int level, size_t threshold)
 {
+	if (!zram)
+		return -EINVAL;
 	unsigned int prios[ZRAM_MAX_COMPS], nprios = 0;
 	int64_t done = 0;
 	int ret;

@@ -266,6 +266,8 @@ static void notify_handle_deferred(struct zram *zram, uint32_t index)
 
 ZS_API void zram_slot_free_notify(struct zram *zram, uint32_t index)
 {
+	if (!zram)
+		return;
 	if (index >= zram->nr_pages)
 		return;
 	zram_stat_inc(&zram_my_shard(zram)->notify_free);
@@ -286,6 +288,8 @@ ZS_API void zram_slot_free_notify(struct zram *zram, uint32_t index)
 
 ZS_API void zram_flush(struct zram *zram)
 {
+	if (!zram)
+		return;
 	if (zram->free_mode != ZRAM_FREE_SYNC)
 		zs_deferred_flush(zram->pool);
 }
@@ -337,6 +341,9 @@ static unsigned long slot_install(struct zram *zram, uint32_t index, unsigned lo
 
 ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 {
+	/* NULL rule: zsmem/zsmalloc.h */
+	if (!zram || !page)
+		return -EINVAL;
 	unsigned char buf[ZRAM_PAGE_SIZE];
 	const void *src = buf;
 	unsigned long fill, handle, old;
@@ -438,6 +445,8 @@ int _zram_read_from_pool(struct zram *zram, uint32_t index, uint32_t flags, void
 
 ZS_API int zram_read_page(struct zram *zram, uint32_t index, void *page)
 {
+	if (!zram || !page)
+		return -EINVAL;
 	uint32_t flags;
 	int ret;
 
@@ -474,6 +483,8 @@ ZS_API int zram_read_page(struct zram *zram, uint32_t index, void *page)
 
 ZS_API int zram_discard(struct zram *zram, uint32_t index, uint32_t nr_pages)
 {
+	if (!zram)
+		return -EINVAL;
 	if (index >= zram->nr_pages || nr_pages > zram->nr_pages - index) {
 		zram_stat_inc(&zram->stats.invalid_io);
 		return -EINVAL;

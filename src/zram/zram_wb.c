@@ -66,6 +66,8 @@ int _zram_wb_read(struct zram *zram, uint64_t block, void *page)
 
 ZS_API int zram_set_backing_fd(struct zram *zram, int fd, uint64_t nr_blocks)
 {
+	if (!zram)
+		return -EINVAL;
 	_Atomic uint64_t *bitmap = NULL;
 	int ret = 0;
 
@@ -208,6 +210,8 @@ out:
 
 ZS_API int64_t zram_writeback(struct zram *zram, enum zram_wb_mode mode)
 {
+	if (!zram)
+		return -EINVAL;
 	if (mode < ZRAM_WB_IDLE || mode > ZRAM_WB_INCOMPRESSIBLE)
 		return -EINVAL;
 	return writeback_range(zram, 0, zram->nr_pages, mode);
@@ -215,6 +219,8 @@ ZS_API int64_t zram_writeback(struct zram *zram, enum zram_wb_mode mode)
 
 ZS_API int zram_writeback_slot(struct zram *zram, uint32_t index)
 {
+	if (!zram)
+		return -EINVAL;
 	if (index >= zram->nr_pages)
 		return -EINVAL;
 	return (int)writeback_range(zram, index, index + 1, 0);
