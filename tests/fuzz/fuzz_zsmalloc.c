@@ -8,7 +8,9 @@
  *             deferred mode (bits 3-5, mod 6: none, handles grouped, handles plain,
  *             v2 array, per class, sync), no_rseq (bit 6)
  *   config 1: spare pages (bits 0-1), v2 array entries 64 << bits 2-3, max delay
- *             (bit 4: 200 us, else default)
+ *             (bit 4: 200 us, else default); bit 5: first try a config that must be
+ *             refused (bit 6: spare_pages near UINT_MAX, bit 7: spare_pages_max near
+ *             UINT_MAX, neither: array_entries past 1 << 26)
  * Objects live in 32 model slots; a slot byte picks one.
  */
 #include <errno.h>
@@ -30,6 +32,9 @@ struct obj {
 
 static struct obj objs[NSLOTS];
 static unsigned char scratch[ZS_MAX_ALLOC_SIZE];
+/* Source / destination of lengths past the object: 2 pages cover every slot (a length
+ * the library accepts is within the slot); 1 MiB lengths must be refused unread. */
+static unsigned char big[2 * ZS_PAGE_SIZE];
 static struct zs_class_stats rows[ZS_NR_SIZE_SLOTS];
 static bool pool_defers_zspages;
 static bool async_frees;	/* deferred frees drain on a worker, at any time */
@@ -45,7 +50,7 @@ static unsigned int live_count(void)
 
 static void check_obj(struct zs_pool *pool, struct obj *o)
 {
-	zs_obj_read(pool, o->handle, scratch, o->size);
+	FUZZ_CHECK(zs_obj_read(pool, o->handle, scratch, o->size) == 0, "zs_obj_read(%u)", o->size);
 	FUZZ_CHECK(!memcmp(scratch, o->bytes, o->size), "handle %#lx size %u: wrong bytes",
 		   o->handle, o->size);
 }
@@ -81,6 +86,19 @@ static void check_all(struct zs_pool *pool, bool flushed)
 			   st.objs_used, live_count());
 }
 
+/* Slot size of a live object's class (its row in the class table). */
+static unsigned int slot_size(struct zs_pool *pool, struct obj *o)
+{
+	unsigned int cls = zs_handle_class(pool, o->handle), nrows, k;
+
+	nrows = zs_class_stats(pool, rows, ZS_NR_SIZE_SLOTS);
+	for (k = 0; k < nrows && k < ZS_NR_SIZE_SLOTS; k++)
+		if (rows[k].index == cls)
+			return rows[k].size;
+	FUZZ_CHECK(0, "handle class %u is no class row", cls);
+	return 0;
+}
+
 static void drop(struct obj *o)
 {
 	o->handle = 0;
@@ -96,6 +114,23 @@ static int enable_deferred(struct zs_pool *pool, unsigned int mode, uint8_t c0, 
 		.no_rseq = (c0 >> 6) & 1,
 	};
 
+	if (mode && (c1 & 0x20)) {
+		/* Sizes that overflowed an unsigned sum once: refused, nothing enabled. */
+		struct zs_deferred_config bad = dc;
+		int rc;
+
+		bad.mode = mode == 3 ? ZS_DEFER_V2_ARRAY : mode == 4 ? ZS_DEFER_PER_CLASS :
+			   mode == 5 ? ZS_DEFER_SYNC : ZS_DEFER_PERCPU;
+		if (c1 & 0x40)
+			bad.spare_pages = UINT32_MAX - (c1 & 3);
+		else if (c1 & 0x80)
+			bad.spare_pages_max = UINT32_MAX - (c1 & 3);
+		else
+			bad.array_entries = (1u << 26) + 1 + (c1 & 3);
+		rc = zs_pool_enable_deferred_handles(pool, mode != 2, &bad);
+		FUZZ_CHECK(rc == -EINVAL, "enable with spare %u / max %u / entries %u = %d",
+			   bad.spare_pages, bad.spare_pages_max, bad.array_entries, rc);
+	}
 	switch (mode) {
 	case 1:
 		return zs_pool_enable_deferred_handles(pool, true, &dc);
@@ -143,7 +178,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(rc == 0, "enable deferred mode %u: %d", mode, rc);
 
 	for (nops = 0; fz_more(&f) && nops < FUZZ_MAX_OPS; nops++) {
-		uint8_t op = fz_u8(&f) % 12;
+		uint8_t op = fz_u8(&f) % 13;
 		struct obj *o = &objs[fz_u8(&f) % NSLOTS];
 
 		switch (op) {
@@ -165,7 +200,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			}
 			pg_fill_bytes(o->bytes, sz, (uint64_t)fz_u16(&f) << 16 | sz);
-			zs_obj_write(pool, h, o->bytes, sz);
+			rc = zs_obj_write(pool, h, o->bytes, sz);
+			FUZZ_CHECK(rc == 0, "zs_obj_write(%u) = %d", sz, rc);
 			o->handle = h;
 			o->size = sz;
 			break;
@@ -177,7 +213,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			len = 1 + fz_u16(&f) % o->size;
 			pg_fill_bytes(o->bytes, len, fz_u16(&f) | (uint64_t)len << 20);
-			zs_obj_write(pool, o->handle, o->bytes, len);
+			rc = zs_obj_write(pool, o->handle, o->bytes, len);
+			FUZZ_CHECK(rc == 0, "zs_obj_write(%u of %u) = %d", len, o->size, rc);
 			break;
 		}
 		case 2:
@@ -274,6 +311,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 10:
 			check_all(pool, false);
 			break;
+		case 11: {	/* lengths past the object: past the slot refused, nothing copied */
+			uint8_t how = fz_u8(&f);
+			size_t len;
+			unsigned int slot;
+
+			if (!o->handle)
+				break;
+			slot = slot_size(pool, o);
+			len = (how & 0x80) ? (size_t)1 << 20 : o->size + 1 + fz_u16(&f) % ZS_PAGE_SIZE;
+			if (how & 1) {
+				rc = zs_obj_read(pool, o->handle, big, len);
+			} else if (how & 2) {
+				const void *p = zs_obj_read_begin(pool, o->handle, len, big);
+
+				rc = p ? 0 : -errno;
+				if (p)
+					zs_obj_read_end(pool, o->handle, p);
+			} else {
+				memset(big, how, sizeof(big));
+				rc = zs_obj_write(pool, o->handle, big, len);
+				if (rc == 0)	/* accepted: within the slot; the object's bytes change */
+					memcpy(o->bytes, big, o->size);
+			}
+			if (len > slot)
+				FUZZ_CHECK(rc == -EINVAL, "length %zu past a %u-byte slot (object %u) = %d",
+					   len, slot, o->size, rc);
+			else
+				FUZZ_CHECK(rc == 0 || rc == -EINVAL, "length %zu in a %u-byte slot = %d",
+					   len, slot, rc);
+			/* The object and its neighbours are intact either way. */
+			check_all(pool, false);
+			break;
+		}
 		default:	/* free everything, half deferred, and look at the floor */
 			for (i = 0; i < NSLOTS; i++)
 				if (objs[i].handle) {

@@ -357,19 +357,25 @@ static void zs_op(struct worker *w)
 			return;
 		}
 		pg_fill_bytes(o->bytes, size, new_token(w));
-		zs_obj_write(zp, h, o->bytes, size);
+		if (zs_obj_write(zp, h, o->bytes, size))
+			err("zs_obj_write(%u) failed", size);
 		o->handle = h;
 		o->size = size;
 		return;
 	}
 	if (r < 35) {
-		zs_obj_read(zp, o->handle, w->page, o->size);
-		if (memcmp(w->page, o->bytes, o->size))
+		if (zs_obj_read(zp, o->handle, w->page, o->size))
+			err("zs_obj_read(%u) failed", o->size);
+		else if (memcmp(w->page, o->bytes, o->size))
 			err("zsmalloc handle %#lx (size %u, worker %u): wrong bytes", o->handle,
 			    o->size, w->id);
 	} else if (r < 50) {
 		const void *p = zs_obj_read_begin(zp, o->handle, o->size, w->page);
 
+		if (!p) {
+			err("zs_obj_read_begin(%u) = NULL", o->size);
+			return;
+		}
 		if (memcmp(p, o->bytes, o->size))
 			err("zsmalloc handle %#lx (size %u): wrong bytes through read_begin",
 			    o->handle, o->size);
@@ -378,7 +384,8 @@ static void zs_op(struct worker *w)
 		uint32_t len = 1 + (uint32_t)(rnd(w) % o->size);
 
 		pg_fill_bytes(o->bytes, len, new_token(w));
-		zs_obj_write(zp, o->handle, o->bytes, len);
+		if (zs_obj_write(zp, o->handle, o->bytes, len))
+			err("zs_obj_write(%u of %u) failed", len, o->size);
 	} else if (r < 70) {
 		zs_free(zp, o->handle);
 		zs_drop(o);
