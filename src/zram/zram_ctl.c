@@ -124,7 +124,7 @@ static int recompress_one(struct zram *zram, uint32_t index, enum zram_recomp_mo
 	    (flags & (ZRAM_SAME | ZRAM_WB | ZRAM_PP_SLOT | ZRAM_INCOMPRESSIBLE |
 		       ZRAM_FREE_PENDING)) ||
 	    !recomp_selected(flags, mode) || old_size < threshold ||
-	    _zram_read_from_pool(zram, index, flags, page)) {
+	    _zram_slot_read(zram, index, flags, page)) {
 		slot_unlock(zram, index);
 		return 0;
 	}

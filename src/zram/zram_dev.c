@@ -185,11 +185,7 @@ ZS_API void zram_reset(struct zram *zram)
 	zs_destroy_pool(zram->pool);
 	zram->pool = NULL;
 	memset(zram->slots, 0, (size_t)zram->nr_pages * sizeof(*zram->slots));
-	free((void *)zram->wb_bitmap);
-	zram->wb_bitmap = NULL;
-	zram->wb_nr_blocks = 0;
-	zram->backing_fd = -1;
-	atomic_store_explicit(&zram->wb_hint, 0, memory_order_relaxed);
+	_zram_bdev_detach(zram);
 	memset(&zram->stats, 0, sizeof(zram->stats));
 	memset(zram->shards, 0, sizeof(zram->shards));
 	atomic_store_explicit(&zram->limit_pages, limit, memory_order_relaxed);

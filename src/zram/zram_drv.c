@@ -12,92 +12,13 @@
  *   4. copy into the object
  *   5. slot lock: extract the old content, install the new, unlock; zs_free the old
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "zram_internal.h"
 
-static _Thread_local char zram_error[256];
-
-void _zram_set_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(zram_error, sizeof(zram_error), fmt, ap);
-	va_end(ap);
-}
-
-void _zram_clear_error(void)
-{
-	zram_error[0] = '\0';
-}
-
-ZS_API const char *zram_last_error(void)
-{
-	return zram_error;
-}
-
-uint64_t _zram_mono_sec(void)
-{
-	struct timespec ts;
-
-	/* Coarse is enough for idle ages in seconds, and cheaper on every access. */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec;
-}
-
-uint32_t _zram_now(struct zram *zram)
-{
-	return (uint32_t)(_zram_mono_sec() - zram->epoch_sec);
-}
-
-void _zram_update_used_max(struct zram *zram, uint64_t pages)
-{
-	_Atomic uint64_t *max = &zram->stats.max_used_pages;
-	uint64_t cur = atomic_load_explicit(max, memory_order_relaxed);
-
-	while (pages > cur &&
-	       !atomic_compare_exchange_weak_explicit(max, &cur, pages, memory_order_relaxed,
-						      memory_order_relaxed))
-		;
-}
-
 /* ---------------------------------------------------------------------------------- */
-/* Slot free: the metadata part (under the slot lock) and the pool part.               */
-
-unsigned long _zram_slot_free_extract(struct zram *zram, uint32_t index)
-{
-	struct zram_slot *slot = &zram->slots[index];
-	uint32_t flags = slot_flags(zram, index);
-	unsigned long handle = 0;
-
-	if (flags & ZRAM_WB) {
-		_zram_wb_free_block(zram, slot->handle);
-		zram_stat_dec(&zram->stats.bd_count);
-	} else if (flags & ZRAM_SAME) {
-		zram_stat_dec(&zram->stats.same_pages);
-		zram_stat_dec(&zram->stats.pages_stored);
-	} else if (slot->handle) {
-		handle = slot->handle;
-		if (flags & ZRAM_HUGE)
-			zram_stat_dec(&zram->stats.huge_pages);
-		zram_stat_sub(&zram->stats.compr_data_size, flags & ZRAM_SIZE_MASK);
-		zram_stat_dec(&zram->stats.pages_stored);
-		if (slot_prio(flags))
-			zram_stat_dec(&zram->stats.prio_slots[slot_prio(flags)]);
-	}
-	if (flags & ZRAM_IDLE)
-		zram_stat_dec(&zram->stats.idle_pages);
-	if (flags & ZRAM_INCOMPRESSIBLE)
-		zram_stat_dec(&zram->stats.incompressible);
-	slot->handle = 0;
-	slot->ac_time = 0;
-	slot_update_flags(zram, index, ZRAM_CONTENT_FLAGS, 0);
-	return handle;
-}
+/* Slot free: lock, extract (zram_slot.c), unlock, then the pool part.                 */
 
 /* Frees whatever the slot holds: lock, extract, unlock, zs_free outside the lock. */
 static void slot_free_locked_wait(struct zram *zram, uint32_t index)
@@ -309,32 +230,6 @@ static bool page_same_filled(const void *page, unsigned long *fill)
 	return true;
 }
 
-/*
- * Under the slot lock: replaces the content and accounts for it; returns the old
- * handle to zs_free. The counters move under the lock so that a concurrent free of
- * the same slot never sees them below zero.
- */
-static unsigned long slot_install(struct zram *zram, uint32_t index, unsigned long handle,
-				  uint32_t flags)
-{
-	unsigned long old = _zram_slot_free_extract(zram, index);
-
-	zram->slots[index].handle = handle;
-	zram->slots[index].ac_time = _zram_now(zram);
-	slot_update_flags(zram, index, ZRAM_CONTENT_FLAGS, flags);
-	zram_stat_inc(&zram->stats.pages_stored);
-	if (flags & ZRAM_SAME) {
-		zram_stat_inc(&zram->stats.same_pages);
-		return old;
-	}
-	zram_stat_add(&zram->stats.compr_data_size, flags & ZRAM_SIZE_MASK);
-	if (flags & ZRAM_HUGE) {
-		zram_stat_inc(&zram->stats.huge_pages);
-		zram_stat_inc(&zram->stats.huge_pages_since);
-	}
-	return old;
-}
-
 ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 {
 	unsigned char buf[ZRAM_PAGE_SIZE];
@@ -353,7 +248,7 @@ ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 
 	if (page_same_filled(page, &fill)) {
 		slot_lock(zram, index);
-		old = slot_install(zram, index, fill, ZRAM_SAME);
+		old = _zram_slot_install(zram, index, fill, ZRAM_SAME);
 		slot_unlock(zram, index);
 		if (old)
 			zs_free(zram->pool, old);
@@ -384,7 +279,7 @@ ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 	zs_obj_write(zram->pool, handle, src, len);
 
 	slot_lock(zram, index);
-	old = slot_install(zram, index, handle, flags);
+	old = _zram_slot_install(zram, index, handle, flags);
 	slot_unlock(zram, index);
 	if (old)
 		zs_free(zram->pool, old);
@@ -397,44 +292,6 @@ nomem:
 
 /* ---------------------------------------------------------------------------------- */
 /* Read                                                                                */
-
-static void fill_page(void *page, unsigned long v)
-{
-	unsigned long *w = page;
-
-	if (v == 0) {
-		memset(page, 0, ZRAM_PAGE_SIZE);
-		return;
-	}
-	for (size_t i = 0; i < ZRAM_PAGE_SIZE / sizeof(*w); i++)
-		w[i] = v;
-}
-
-int _zram_read_from_pool(struct zram *zram, uint32_t index, uint32_t flags, void *page)
-{
-	unsigned char local[ZRAM_PAGE_SIZE];
-	unsigned long handle = zram->slots[index].handle;
-	size_t size = flags & ZRAM_SIZE_MASK;
-	const void *src;
-	int ret;
-
-	if (flags & ZRAM_SAME) {
-		fill_page(page, handle);
-		return 0;
-	}
-	if (!handle) {
-		memset(page, 0, ZRAM_PAGE_SIZE);
-		return 0;
-	}
-	if (flags & ZRAM_HUGE) {
-		zs_obj_read(zram->pool, handle, page, ZRAM_PAGE_SIZE);
-		return 0;
-	}
-	src = zs_obj_read_begin(zram->pool, handle, size, local);
-	ret = zcomp_decompress(zram->comps[slot_prio(flags)], src, size, page, ZRAM_PAGE_SIZE);
-	zs_obj_read_end(zram->pool, handle, src);
-	return ret ? -EIO : 0;
-}
 
 ZS_API int zram_read_page(struct zram *zram, uint32_t index, void *page)
 {
@@ -452,11 +309,11 @@ ZS_API int zram_read_page(struct zram *zram, uint32_t index, void *page)
 	slot_lock(zram, index);
 	flags = slot_flags(zram, index);
 	if (flags & ZRAM_WB) {
-		ret = _zram_wb_read(zram, zram->slots[index].handle, page);
+		ret = _zram_bdev_read(zram, zram->slots[index].handle, page);
 		if (!ret)
 			zram_stat_inc(&zram->stats.bd_reads);
 	} else {
-		ret = _zram_read_from_pool(zram, index, flags, page);
+		ret = _zram_slot_read(zram, index, flags, page);
 	}
 	if (slot_allocated(zram, index, flags)) {
 		zram->slots[index].ac_time = _zram_now(zram);

@@ -30,6 +30,16 @@
  *   Order: ctl_lock (control operations) -> slot lock -> pool locks (inside zs_*).
  *   No two slot locks are ever held at once.
  *
+ * Files, and the calls between them (a DAG: each calls only files below it)
+ *   zram_dev.c   create/reset/destroy, pool + deferred set-up -> drv (ops), bdev, util
+ *   zram_ctl.c   idle marking, compaction, recompression      -> slot, util
+ *   zram_wb.c    writeback of slots to the backing file        -> slot, bdev, util
+ *   zram_drv.c   read/write/discard, free notify, drains       -> slot, bdev, util
+ *   zram_stat.c  statistics and their sysfs text               -> util
+ *   zram_slot.c  slot extract / install / read                 -> bdev, util
+ *   zram_bdev.c  backing file: block bitmap, block read/write  -> util
+ *   zram_util.c  error text, clock, mem_used_max               -> (nothing)
+ *
  * Invariants (stats, at quiescence, every deferred free drained):
  *   pages_stored    == |slots with SAME, or with a handle and not WB|
  *   same_pages      == |slots with SAME|
@@ -256,27 +266,40 @@ static inline unsigned int slot_prio(uint32_t flags)
 	return (flags & ZRAM_PRIO_MASK) >> ZRAM_PRIO_SHIFT;
 }
 
-/* ---- shared between the files ---------------------------------------------------- */
+/* ---- shared between the files (hidden: built with -fvisibility=hidden) ------------- */
 
-/* Called under the slot lock: drops the slot's content from the statistics and the
- * backing bitmap, clears its content flags, and returns the pool handle the caller
- * must zs_free() (0 if none). */
-unsigned long _zram_slot_free_extract(struct zram *zram, uint32_t index);
-/* Reads the slot's page (not WB) into page under the slot lock; 0 or -EIO. */
-int _zram_read_from_pool(struct zram *zram, uint32_t index, uint32_t flags, void *page);
+/* zram_util.c */
+void _zram_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void _zram_clear_error(void);
+uint64_t _zram_mono_sec(void);
 /* Monotonic seconds since creation, for ac_time. */
 uint32_t _zram_now(struct zram *zram);
 void _zram_update_used_max(struct zram *zram, uint64_t pages);
-uint64_t _zram_mono_sec(void);
-void _zram_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void _zram_clear_error(void);
-/* The per-CPU index modes' callbacks (zram_drv.c), enabled by zram_dev.c. */
+
+/* zram_bdev.c: the backing file's blocks. Blocks are reserved in wb_bitmap. */
+int64_t _zram_bdev_alloc_block(struct zram *zram);		/* block or -ENOSPC */
+void _zram_bdev_free_block(struct zram *zram, uint64_t block);
+int _zram_bdev_read(struct zram *zram, uint64_t block, void *page);	/* 0 or -EIO */
+int _zram_bdev_write(struct zram *zram, uint64_t block, const void *page); /* 0, -EIO */
+/* This thread's page-aligned bounce buffer (O_DIRECT files). _zram_bdev_read uses
+ * it too: data kept in it does not survive a read of a written-back slot. */
+unsigned char *_zram_bdev_bounce(void);
+/* Forgets the backing file and frees the bitmap (reset, with no WB slot left). */
+void _zram_bdev_detach(struct zram *zram);
+
+/* zram_slot.c: a slot's content, all under the slot lock. */
+/* Drops the slot's content from the statistics and the backing bitmap, clears its
+ * content flags, and returns the pool handle the caller must zs_free() (0 if none). */
+unsigned long _zram_slot_free_extract(struct zram *zram, uint32_t index);
+/* Replaces the content with (handle, flags), SAME or a pool object, and accounts for
+ * it; returns the old pool handle to zs_free() outside the lock (0 if none). */
+unsigned long _zram_slot_install(struct zram *zram, uint32_t index, unsigned long handle,
+				 uint32_t flags);
+/* Reads the slot's page (not WB: see _zram_bdev_read) into page; 0 or -EIO. */
+int _zram_slot_read(struct zram *zram, uint32_t index, uint32_t flags, void *page);
+
+/* zram_drv.c: the per-CPU index modes' callbacks, enabled by zram_dev.c. */
 extern const struct zs_deferred_ops _zram_ops_grouped;
 extern const struct zs_deferred_ops _zram_ops_plain;
-
-/* Backing block bitmap (zram_wb.c). */
-int64_t _zram_wb_alloc_block(struct zram *zram);
-void _zram_wb_free_block(struct zram *zram, uint64_t block);
-int _zram_wb_read(struct zram *zram, uint64_t block, void *page);
 
 #endif
