@@ -42,7 +42,7 @@ struct zsd_v2 *zsd_v2_create(struct zs_deferred *d, unsigned int entries)
 	v2->cap = entries;
 	v2->arr = malloc(sizeof(unsigned long) * entries);
 	v2->other = malloc(sizeof(unsigned long) * entries);
-	v2->page = aligned_alloc(ZSD_PAGE_SIZE, ZSD_PAGE_SIZE);
+	v2->page = aligned_alloc(ZSM_PAGE_SIZE, ZSM_PAGE_SIZE);
 	if (!v2->arr || !v2->other || !v2->page) {
 		free(v2->arr);
 		free(v2->other);
@@ -81,18 +81,18 @@ bool zsd_v2_push(struct zs_deferred *d, unsigned long value)
 	struct zsd_v2 *v2 = d->v2;
 
 	if (pthread_spin_trylock(&v2->lock) != 0) {
-		ZSD_ADD(d->fallbacks_busy, 1);
+		zsm_add_relaxed(&d->fallbacks_busy, 1);
 		return false;
 	}
 	if (v2->count >= v2->cap) {
 		pthread_spin_unlock(&v2->lock);
-		ZSD_ADD(d->fallbacks_nospare, 1);
+		zsm_add_relaxed(&d->fallbacks_nospare, 1);
 		return false;
 	}
 	if (v2->count == 0)
 		v2->first_ns = zsd_now_ns();
 	v2->arr[v2->count++] = value;
-	ZSD_WRITE_ONCE(v2->pushed, v2->pushed + 1);
+	zsm_store_relaxed(&v2->pushed, v2->pushed + 1);
 	if (v2->count >= v2->cap / 2 && !v2->queued)
 		zsd_v2_queue_locked(d, v2);
 	pthread_spin_unlock(&v2->lock);
@@ -111,7 +111,7 @@ void zsd_v2_kick(struct zs_deferred *d)
 
 uint64_t zsd_v2_pushed(struct zs_deferred *d)
 {
-	return ZSD_READ_ONCE(d->v2->pushed);
+	return zsm_load_relaxed(&d->v2->pushed);
 }
 
 static void zsd_v2_drain_values(struct zs_deferred *d, struct zsd_v2 *v2,
@@ -121,8 +121,8 @@ static void zsd_v2_drain_values(struct zs_deferred *d, struct zsd_v2 *v2,
 
 	if (d->extra.ulong_values) {
 		d->drain(d->private, vals, n);
-		ZSD_ADD(d->drain_calls, 1);
-		ZSD_ADD(d->drained, n);
+		zsm_add_relaxed(&d->drain_calls, 1);
+		zsm_add_relaxed(&d->drained, n);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -130,8 +130,8 @@ static void zsd_v2_drain_values(struct zs_deferred *d, struct zsd_v2 *v2,
 
 		if (r == ZS_PUSH_FULL && c) {
 			d->drain(d->private, v2->page, c);
-			ZSD_ADD(d->drain_calls, 1);
-			ZSD_ADD(d->drained, c);
+			zsm_add_relaxed(&d->drain_calls, 1);
+			zsm_add_relaxed(&d->drained, c);
 			c = 0;
 			r = d->push(v2->page, 0, vals[i]);
 		}
@@ -140,15 +140,15 @@ static void zsd_v2_drain_values(struct zs_deferred *d, struct zsd_v2 *v2,
 		c++;
 		if (r == ZS_PUSH_FULL_QUEUED) {
 			d->drain(d->private, v2->page, c);
-			ZSD_ADD(d->drain_calls, 1);
-			ZSD_ADD(d->drained, c);
+			zsm_add_relaxed(&d->drain_calls, 1);
+			zsm_add_relaxed(&d->drained, c);
 			c = 0;
 		}
 	}
 	if (c) {
 		d->drain(d->private, v2->page, c);
-		ZSD_ADD(d->drain_calls, 1);
-		ZSD_ADD(d->drained, c);
+		zsm_add_relaxed(&d->drain_calls, 1);
+		zsm_add_relaxed(&d->drained, c);
 	}
 }
 
@@ -173,9 +173,9 @@ void zsd_v2_drain(struct zs_deferred *d)
 	if (n) {
 		now = zsd_now_ns();
 		now = now > first ? now - first : 0;
-		zsd_max_u64(&d->wait_ns_max, now);
-		ZSD_ADD(d->wait_ns_sum, now);
-		ZSD_ADD(d->wait_samples, 1);
+		zsm_max_relaxed_u64(&d->wait_ns_max, now);
+		zsm_add_relaxed(&d->wait_ns_sum, now);
+		zsm_add_relaxed(&d->wait_samples, 1);
 		zsd_v2_drain_values(d, v2, vals, n);
 	}
 	pthread_mutex_unlock(&v2->drain_mu);
