@@ -59,9 +59,9 @@ static bool drain_extract(struct zram *zram, uint32_t index, unsigned long *hand
 /* Counted once per buffer: the drain runs beside writers that share these lines. */
 static void drain_account(struct zram *zram, unsigned int done, unsigned int stale)
 {
-	zram_stat_add(&zram->stats.drained_slots, done);
+	zsm_add_relaxed(&zram->stats.drained_slots, done);
 	if (stale)
-		zram_stat_add(&zram->stats.drain_stale, stale);
+		zsm_add_relaxed(&zram->stats.drain_stale, stale);
 }
 
 /*
@@ -118,15 +118,15 @@ const struct zs_deferred_ops _zram_ops_plain = {
 /* ---------------------------------------------------------------------------------- */
 /* zram_slot_free_notify                                                               */
 
-static _Atomic unsigned int next_shard;
+static unsigned int next_shard;
 static _Thread_local unsigned int shard_plus1;	/* 0 = not assigned yet */
 
-/* This thread's shard: threads are spread round-robin on their first notify. */
+/* This thread's shard: threads are spread round-robin on their first notify (relaxed:
+ * the counter only spreads them; any interleaving gives a valid shard). */
 static struct zram_stat_shard *zram_my_shard(struct zram *zram)
 {
 	if (!shard_plus1)
-		shard_plus1 = 1 + atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) %
-				      ZRAM_STAT_SHARDS;
+		shard_plus1 = 1 + zsm_fetch_add_relaxed(&next_shard, 1) % ZRAM_STAT_SHARDS;
 	return &zram->shards[shard_plus1 - 1];
 }
 
@@ -136,7 +136,7 @@ static void notify_sync(struct zram *zram, uint32_t index, bool only_pending)
 	unsigned long handle;
 
 	if (!slot_trylock(zram, index)) {
-		zram_stat_inc(&zram->stats.miss_free);
+		zsm_add_relaxed(&zram->stats.miss_free, 1);
 		return;
 	}
 	if (only_pending && !(slot_flags(zram, index) & ZRAM_FREE_PENDING)) {
@@ -159,8 +159,7 @@ static void notify_percpu(struct zram *zram, uint32_t index)
 	 * hand-over of the buffer to the drain worker is a release/acquire pair, so the
 	 * drain, which reads the flag under the slot lock, sees it set.
 	 */
-	old = atomic_fetch_or_explicit(&zram->slots[index].flags, ZRAM_FREE_PENDING,
-				       memory_order_relaxed);
+	old = zsm_fetch_or_relaxed(&zram->slots[index].flags, ZRAM_FREE_PENDING);
 	if (old & ZRAM_FREE_PENDING)
 		return;		/* already queued, and not rewritten since */
 	/* The framework counts pushes and fallbacks: no shared counter on this path. */
@@ -174,7 +173,7 @@ static void notify_handle_deferred(struct zram *zram, uint32_t index)
 	unsigned long handle;
 
 	if (!slot_trylock(zram, index)) {
-		zram_stat_inc(&zram->stats.miss_free);
+		zsm_add_relaxed(&zram->stats.miss_free, 1);
 		return;
 	}
 	handle = _zram_slot_free_extract(zram, index);
@@ -189,7 +188,7 @@ ZS_API void zram_slot_free_notify(struct zram *zram, uint32_t index)
 {
 	if (index >= zram->nr_pages)
 		return;
-	zram_stat_inc(&zram_my_shard(zram)->notify_free);
+	zsm_add_relaxed(&zram_my_shard(zram)->notify_free, 1);
 	switch (zram->free_mode) {
 	case ZRAM_FREE_PERCPU_GROUPED:
 	case ZRAM_FREE_PERCPU_PLAIN:
@@ -217,7 +216,7 @@ ZS_API void zram_flush(struct zram *zram)
 static bool page_same_filled(const void *page, unsigned long *fill)
 {
 	const unsigned long *w = page;
-	const size_t n = ZRAM_PAGE_SIZE / sizeof(*w);
+	const size_t n = ZSM_PAGE_SIZE / sizeof(*w);
 	unsigned long v = w[0];
 
 	/* The last word first: most pages that are not same-filled fail there at once. */
@@ -232,7 +231,7 @@ static bool page_same_filled(const void *page, unsigned long *fill)
 
 ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 {
-	unsigned char buf[ZRAM_PAGE_SIZE];
+	unsigned char buf[ZSM_PAGE_SIZE];
 	const void *src = buf;
 	unsigned long fill, handle, old;
 	uint64_t pages, limit;
@@ -240,11 +239,11 @@ ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 	uint32_t flags;
 
 	if (index >= zram->nr_pages) {
-		zram_stat_inc(&zram->stats.invalid_io);
-		zram_stat_inc(&zram->stats.failed_writes);
+		zsm_add_relaxed(&zram->stats.invalid_io, 1);
+		zsm_add_relaxed(&zram->stats.failed_writes, 1);
 		return -EINVAL;
 	}
-	zram_stat_inc(&zram->stats.num_writes);
+	zsm_add_relaxed(&zram->stats.num_writes, 1);
 
 	if (page_same_filled(page, &fill)) {
 		slot_lock(zram, index);
@@ -256,13 +255,13 @@ ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 	}
 
 	/* A result that does not fit below the huge class is of no use: store raw. */
-	len = zcomp_compress(zram->comps[0], page, ZRAM_PAGE_SIZE, buf,
+	len = zcomp_compress(zram->comps[0], page, ZSM_PAGE_SIZE, buf,
 			     zram->huge_class_size - 1);
 	flags = (uint32_t)len;
 	if (len == 0) {
 		src = page;
-		len = ZRAM_PAGE_SIZE;
-		flags = ZRAM_PAGE_SIZE | ZRAM_HUGE;
+		len = ZSM_PAGE_SIZE;
+		flags = ZSM_PAGE_SIZE | ZRAM_HUGE;
 	}
 
 	handle = zs_malloc(zram->pool, len);
@@ -271,7 +270,7 @@ ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 	/* As the kernel: the limit is checked on the pool's size with the new object. */
 	pages = zs_get_total_pages(zram->pool);
 	_zram_update_used_max(zram, pages);
-	limit = atomic_load_explicit(&zram->limit_pages, memory_order_relaxed);
+	limit = zsm_load_relaxed(&zram->limit_pages);
 	if (limit && pages > limit) {
 		zs_free(zram->pool, handle);
 		goto nomem;
@@ -286,7 +285,7 @@ ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 	return 0;
 
 nomem:
-	zram_stat_inc(&zram->stats.failed_writes);
+	zsm_add_relaxed(&zram->stats.failed_writes, 1);
 	return -ENOMEM;
 }
 
@@ -299,11 +298,11 @@ ZS_API int zram_read_page(struct zram *zram, uint32_t index, void *page)
 	int ret;
 
 	if (index >= zram->nr_pages) {
-		zram_stat_inc(&zram->stats.invalid_io);
-		zram_stat_inc(&zram->stats.failed_reads);
+		zsm_add_relaxed(&zram->stats.invalid_io, 1);
+		zsm_add_relaxed(&zram->stats.failed_reads, 1);
 		return -EINVAL;
 	}
-	zram_stat_inc(&zram->stats.num_reads);
+	zsm_add_relaxed(&zram->stats.num_reads, 1);
 
 	/* The lock is held across the decompression: the object must not be freed under us. */
 	slot_lock(zram, index);
@@ -311,7 +310,7 @@ ZS_API int zram_read_page(struct zram *zram, uint32_t index, void *page)
 	if (flags & ZRAM_WB) {
 		ret = _zram_bdev_read(zram, zram->slots[index].handle, page);
 		if (!ret)
-			zram_stat_inc(&zram->stats.bd_reads);
+			zsm_add_relaxed(&zram->stats.bd_reads, 1);
 	} else {
 		ret = _zram_slot_read(zram, index, flags, page);
 	}
@@ -319,20 +318,20 @@ ZS_API int zram_read_page(struct zram *zram, uint32_t index, void *page)
 		zram->slots[index].ac_time = _zram_now(zram);
 		if (flags & ZRAM_IDLE) {
 			slot_update_flags(zram, index, ZRAM_IDLE, 0);
-			zram_stat_dec(&zram->stats.idle_pages);
+			zsm_sub_relaxed(&zram->stats.idle_pages, 1);
 		}
 	}
 	slot_unlock(zram, index);
 
 	if (ret)
-		zram_stat_inc(&zram->stats.failed_reads);
+		zsm_add_relaxed(&zram->stats.failed_reads, 1);
 	return ret;
 }
 
 ZS_API int zram_discard(struct zram *zram, uint32_t index, uint32_t nr_pages)
 {
 	if (index >= zram->nr_pages || nr_pages > zram->nr_pages - index) {
-		zram_stat_inc(&zram->stats.invalid_io);
+		zsm_add_relaxed(&zram->stats.invalid_io, 1);
 		return -EINVAL;
 	}
 	for (uint32_t i = 0; i < nr_pages; i++)

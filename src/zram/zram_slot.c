@@ -18,23 +18,23 @@ unsigned long _zram_slot_free_extract(struct zram *zram, uint32_t index)
 
 	if (flags & ZRAM_WB) {
 		_zram_bdev_free_block(zram, slot->handle);
-		zram_stat_dec(&zram->stats.bd_count);
+		zsm_sub_relaxed(&zram->stats.bd_count, 1);
 	} else if (flags & ZRAM_SAME) {
-		zram_stat_dec(&zram->stats.same_pages);
-		zram_stat_dec(&zram->stats.pages_stored);
+		zsm_sub_relaxed(&zram->stats.same_pages, 1);
+		zsm_sub_relaxed(&zram->stats.pages_stored, 1);
 	} else if (slot->handle) {
 		handle = slot->handle;
 		if (flags & ZRAM_HUGE)
-			zram_stat_dec(&zram->stats.huge_pages);
-		zram_stat_sub(&zram->stats.compr_data_size, flags & ZRAM_SIZE_MASK);
-		zram_stat_dec(&zram->stats.pages_stored);
+			zsm_sub_relaxed(&zram->stats.huge_pages, 1);
+		zsm_sub_relaxed(&zram->stats.compr_data_size, flags & ZRAM_SIZE_MASK);
+		zsm_sub_relaxed(&zram->stats.pages_stored, 1);
 		if (slot_prio(flags))
-			zram_stat_dec(&zram->stats.prio_slots[slot_prio(flags)]);
+			zsm_sub_relaxed(&zram->stats.prio_slots[slot_prio(flags)], 1);
 	}
 	if (flags & ZRAM_IDLE)
-		zram_stat_dec(&zram->stats.idle_pages);
+		zsm_sub_relaxed(&zram->stats.idle_pages, 1);
 	if (flags & ZRAM_INCOMPRESSIBLE)
-		zram_stat_dec(&zram->stats.incompressible);
+		zsm_sub_relaxed(&zram->stats.incompressible, 1);
 	slot->handle = 0;
 	slot->ac_time = 0;
 	slot_update_flags(zram, index, ZRAM_CONTENT_FLAGS, 0);
@@ -53,15 +53,15 @@ unsigned long _zram_slot_install(struct zram *zram, uint32_t index, unsigned lon
 	zram->slots[index].handle = handle;
 	zram->slots[index].ac_time = _zram_now(zram);
 	slot_update_flags(zram, index, ZRAM_CONTENT_FLAGS, flags);
-	zram_stat_inc(&zram->stats.pages_stored);
+	zsm_add_relaxed(&zram->stats.pages_stored, 1);
 	if (flags & ZRAM_SAME) {
-		zram_stat_inc(&zram->stats.same_pages);
+		zsm_add_relaxed(&zram->stats.same_pages, 1);
 		return old;
 	}
-	zram_stat_add(&zram->stats.compr_data_size, flags & ZRAM_SIZE_MASK);
+	zsm_add_relaxed(&zram->stats.compr_data_size, flags & ZRAM_SIZE_MASK);
 	if (flags & ZRAM_HUGE) {
-		zram_stat_inc(&zram->stats.huge_pages);
-		zram_stat_inc(&zram->stats.huge_pages_since);
+		zsm_add_relaxed(&zram->stats.huge_pages, 1);
+		zsm_add_relaxed(&zram->stats.huge_pages_since, 1);
 	}
 	return old;
 }
@@ -71,16 +71,16 @@ static void fill_page(void *page, unsigned long v)
 	unsigned long *w = page;
 
 	if (v == 0) {
-		memset(page, 0, ZRAM_PAGE_SIZE);
+		memset(page, 0, ZSM_PAGE_SIZE);
 		return;
 	}
-	for (size_t i = 0; i < ZRAM_PAGE_SIZE / sizeof(*w); i++)
+	for (size_t i = 0; i < ZSM_PAGE_SIZE / sizeof(*w); i++)
 		w[i] = v;
 }
 
 int _zram_slot_read(struct zram *zram, uint32_t index, uint32_t flags, void *page)
 {
-	unsigned char local[ZRAM_PAGE_SIZE];
+	unsigned char local[ZSM_PAGE_SIZE];
 	unsigned long handle = zram->slots[index].handle;
 	size_t size = flags & ZRAM_SIZE_MASK;
 	const void *src;
@@ -91,15 +91,15 @@ int _zram_slot_read(struct zram *zram, uint32_t index, uint32_t flags, void *pag
 		return 0;
 	}
 	if (!handle) {
-		memset(page, 0, ZRAM_PAGE_SIZE);
+		memset(page, 0, ZSM_PAGE_SIZE);
 		return 0;
 	}
 	if (flags & ZRAM_HUGE) {
-		zs_obj_read(zram->pool, handle, page, ZRAM_PAGE_SIZE);
+		zs_obj_read(zram->pool, handle, page, ZSM_PAGE_SIZE);
 		return 0;
 	}
 	src = zs_obj_read_begin(zram->pool, handle, size, local);
-	ret = zcomp_decompress(zram->comps[slot_prio(flags)], src, size, page, ZRAM_PAGE_SIZE);
+	ret = zcomp_decompress(zram->comps[slot_prio(flags)], src, size, page, ZSM_PAGE_SIZE);
 	zs_obj_read_end(zram->pool, handle, src);
 	return ret ? -EIO : 0;
 }

@@ -46,11 +46,5 @@ uint32_t _zram_now(struct zram *zram)
 
 void _zram_update_used_max(struct zram *zram, uint64_t pages)
 {
-	_Atomic uint64_t *max = &zram->stats.max_used_pages;
-	uint64_t cur = atomic_load_explicit(max, memory_order_relaxed);
-
-	while (pages > cur &&
-	       !atomic_compare_exchange_weak_explicit(max, &cur, pages, memory_order_relaxed,
-						      memory_order_relaxed))
-		;
+	zsm_max_relaxed_u64(&zram->stats.max_used_pages, pages);
 }

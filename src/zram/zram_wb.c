@@ -61,7 +61,7 @@ static int writeback_one(struct zram *zram, uint32_t index, int mode)
 		_zram_bdev_free_block(zram, (uint64_t)block);
 		goto unpick;
 	}
-	zram_stat_inc(&zram->stats.bd_writes);
+	zsm_add_relaxed(&zram->stats.bd_writes, 1);
 
 	slot_lock(zram, index);
 	if (!(slot_flags(zram, index) & ZRAM_PP_SLOT)) {
@@ -74,7 +74,7 @@ static int writeback_one(struct zram *zram, uint32_t index, int mode)
 	zram->slots[index].handle = (unsigned long)block;
 	zram->slots[index].ac_time = _zram_now(zram);
 	slot_update_flags(zram, index, ZRAM_CONTENT_FLAGS, ZRAM_WB);
-	zram_stat_inc(&zram->stats.bd_count);
+	zsm_add_relaxed(&zram->stats.bd_count, 1);
 	slot_unlock(zram, index);
 	if (handle)
 		zs_free(zram->pool, handle);

@@ -27,8 +27,8 @@ static void zswap_defer_drain(void *private, void *buf, unsigned int count)
 	/* One lru_lock hold for the whole batch instead of one per entry. */
 	pthread_mutex_lock(&zs->lru_lock);
 	for (i = 0; i < count; i++)
-		zsw_list_del(&v[i]->lru);
-	zsw_sub(&zs->lru_nr, count);
+		zsm_list_del(&v[i]->lru);
+	zsm_sub_relaxed(&zs->lru_nr, count);
 	pthread_mutex_unlock(&zs->lru_lock);
 
 	/*
@@ -46,8 +46,8 @@ static void zswap_defer_drain(void *private, void *buf, unsigned int count)
 		/* Grouped by class: one class-lock hold per run of same-class handles. */
 		zs_free_batch(zs->pool, handles, n);
 	}
-	zsw_sub(&zs->c.stored_incompressible_pages, raw);
-	zsw_sub(&zs->c.stored_pages, count);
+	zsm_sub_relaxed(&zs->c.stored_incompressible_pages, raw);
+	zsm_sub_relaxed(&zs->c.stored_pages, count);
 }
 
 const struct zs_deferred_ops _zswap_defer_ops = {

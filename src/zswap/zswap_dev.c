@@ -41,7 +41,7 @@ ZS_API struct zswap *zswap_create(const struct zswap_config *cfg)
 		errno = ENOMEM;
 		return NULL;
 	}
-	zsw_list_init(&zs->lru);
+	zsm_list_init(&zs->lru);
 	pthread_mutex_init(&zs->lru_lock, NULL);
 	pthread_mutex_init(&zs->wb_mutex, NULL);
 	pthread_mutex_init(&zs->shrink_lock, NULL);
@@ -50,7 +50,7 @@ ZS_API struct zswap *zswap_create(const struct zswap_config *cfg)
 	zs->comp = zcomp_create(cfg->compressor ? cfg->compressor : "lz4", cfg->comp_level);
 	if (!zs->comp)
 		goto fail;
-	bound = zcomp_bound(zs->comp, PAGE_SZ);
+	bound = zcomp_bound(zs->comp, ZSM_PAGE_SIZE);
 	if (bound == 0 || bound > ZSWAP_DST_MAX) {
 		errno = EINVAL;
 		goto fail;
@@ -66,15 +66,15 @@ ZS_API struct zswap *zswap_create(const struct zswap_config *cfg)
 	/* Objects this large take a whole page anyway: keep the page itself and spare
 	 * the decompression on load. */
 	zs->raw_threshold = zs_huge_class_size(zs->pool);
-	if (zs->raw_threshold == 0 || zs->raw_threshold > PAGE_SZ)
-		zs->raw_threshold = PAGE_SZ;
+	if (zs->raw_threshold == 0 || zs->raw_threshold > ZSM_PAGE_SIZE)
+		zs->raw_threshold = ZSM_PAGE_SIZE;
 
 	if (cfg->max_pool_bytes) {
-		zs->max_pages = cfg->max_pool_bytes / PAGE_SZ;
+		zs->max_pages = cfg->max_pool_bytes / ZSM_PAGE_SIZE;
 	} else {
 		uint64_t ram = cfg->ram_bytes ? cfg->ram_bytes : phys_ram_bytes();
 
-		zs->max_pages = ram / PAGE_SZ / 100 * pct + ram / PAGE_SZ % 100 * pct / 100;
+		zs->max_pages = ram / ZSM_PAGE_SIZE / 100 * pct + ram / ZSM_PAGE_SIZE % 100 * pct / 100;
 	}
 	if (zs->max_pages == 0)
 		zs->max_pages = 1;
@@ -96,7 +96,7 @@ ZS_API struct zswap *zswap_create(const struct zswap_config *cfg)
 			errno = ret;
 			goto fail;
 		}
-		zsw_flag_set(&zs->shrinker_started, true);
+		zsm_store_relaxed(&zs->shrinker_started, true);
 	}
 	return zs;
 
@@ -119,9 +119,9 @@ ZS_API void zswap_destroy(struct zswap *zs)
 {
 	if (!zs)
 		return;
-	if (zsw_flag_read(&zs->shrinker_started)) {
+	if (zsm_load_relaxed(&zs->shrinker_started)) {
 		pthread_mutex_lock(&zs->shrink_lock);
-		zsw_flag_set(&zs->shrink_stop, true);
+		zsm_store_relaxed(&zs->shrink_stop, true);
 		pthread_cond_signal(&zs->shrink_cond);
 		pthread_mutex_unlock(&zs->shrink_lock);
 		pthread_join(zs->shrinker, NULL);
@@ -178,14 +178,14 @@ ZS_API int zswap_swapon(struct zswap *zs, unsigned int type, uint64_t nr_pages, 
 		pthread_cond_init(&t->stripes[i].wb_done, NULL);
 	}
 	/*
-	 * Publish a fully initialised table (release pairs with tree_get's acquire). A
-	 * compare-exchange, so that two racing swapons cannot both win.
+	 * Publish a fully initialised table: the release orders the initialisation above
+	 * (slots, zero_map, stripe locks) before the pointer, and pairs with tree_get's
+	 * acquire. A compare-exchange, so that two racing swapons cannot both win.
 	 */
 	{
 		struct zswap_tree *expected = NULL;
 
-		if (!__atomic_compare_exchange_n(&zs->trees[type], &expected, t, false,
-						 __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+		if (!zsm_cas_strong_release(&zs->trees[type], &expected, t)) {
 			tree_free(t);
 			return -EBUSY;
 		}
@@ -206,7 +206,9 @@ ZS_API void zswap_swapoff(struct zswap *zs, unsigned int type)
 		pthread_mutex_unlock(&zs->wb_mutex);
 		return;
 	}
-	__atomic_store_n(&zs->trees[type], NULL, __ATOMIC_RELEASE);
+	/* Release, like every store to trees[] (tree_get acquires): a reader that sees
+	 * NULL reads nothing through it, so no data is ordered here. */
+	zsm_store_release(&zs->trees[type], NULL);
 	for (uint64_t off = 0; off < t->nr_pages; off++) {
 		struct zswap_entry *e = t->slots[off];
 
@@ -218,8 +220,8 @@ ZS_API void zswap_swapoff(struct zswap *zs, unsigned int type)
 	for (uint64_t w = 0; w < (t->nr_pages + 63) / 64; w++) {
 		uint64_t n = (uint64_t)__builtin_popcountll(t->zero_map[w]);
 
-		zsw_sub(&zs->c.zero_pages, n);
-		zsw_sub(&zs->c.stored_pages, n);
+		zsm_sub_relaxed(&zs->c.zero_pages, n);
+		zsm_sub_relaxed(&zs->c.stored_pages, n);
 	}
 	pthread_mutex_unlock(&zs->wb_mutex);
 	tree_free(t);

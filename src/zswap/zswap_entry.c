@@ -11,8 +11,8 @@
 void _zswap_lru_add(struct zswap *zs, struct zswap_entry *e)
 {
 	pthread_mutex_lock(&zs->lru_lock);
-	zsw_list_add_head(&zs->lru, &e->lru);
-	zsw_add(&zs->lru_nr, 1);
+	zsm_list_add(&e->lru, &zs->lru);
+	zsm_add_relaxed(&zs->lru_nr, 1);
 	pthread_mutex_unlock(&zs->lru_lock);
 }
 
@@ -20,14 +20,14 @@ void _zswap_lru_add(struct zswap *zs, struct zswap_entry *e)
 void _zswap_entry_free(struct zswap *zs, struct zswap_entry *e)
 {
 	pthread_mutex_lock(&zs->lru_lock);
-	zsw_list_del(&e->lru);
-	zsw_sub(&zs->lru_nr, 1);
+	zsm_list_del(&e->lru);
+	zsm_sub_relaxed(&zs->lru_nr, 1);
 	pthread_mutex_unlock(&zs->lru_lock);
 
 	zs_free(zs->pool, e->handle);
 	if (entry_is_raw(e))
-		zsw_sub(&zs->c.stored_incompressible_pages, 1);
-	zsw_sub(&zs->c.stored_pages, 1);
+		zsm_sub_relaxed(&zs->c.stored_incompressible_pages, 1);
+	zsm_sub_relaxed(&zs->c.stored_pages, 1);
 	free(e);
 }
 
@@ -35,7 +35,7 @@ void _zswap_entry_free(struct zswap *zs, struct zswap_entry *e)
 void _zswap_entry_release(struct zswap *zs, struct zswap_entry *e)
 {
 	if (zs->deferred && zs_free_deferred(zs->pool, (unsigned long)e)) {
-		zsw_add(&zs->c.deferred_invalidates, 1);
+		zsm_add_relaxed(&zs->c.deferred_invalidates, 1);
 		return;
 	}
 	/* Not enabled or no spare buffer page: free on the caller's time, as the
@@ -45,16 +45,16 @@ void _zswap_entry_release(struct zswap *zs, struct zswap_entry *e)
 
 int _zswap_entry_decompress(struct zswap *zs, const struct zswap_entry *e, void *page)
 {
-	unsigned char local[PAGE_SZ];
+	unsigned char local[ZSM_PAGE_SIZE];
 	const void *src;
 	int ret;
 
 	if (entry_is_raw(e)) {
-		zs_obj_read(zs->pool, e->handle, page, PAGE_SZ);
+		zs_obj_read(zs->pool, e->handle, page, ZSM_PAGE_SIZE);
 		return 0;
 	}
 	src = zs_obj_read_begin(zs->pool, e->handle, e->length, local);
-	ret = zcomp_decompress(zs->comp, src, e->length, page, PAGE_SZ);
+	ret = zcomp_decompress(zs->comp, src, e->length, page, ZSM_PAGE_SIZE);
 	zs_obj_read_end(zs->pool, e->handle, src);
 	return ret;
 }
@@ -71,8 +71,8 @@ void _zswap_slot_drop(struct zswap *zs, struct zswap_tree *t, uint64_t off)
 		t->slots[off] = NULL;
 	} else if (zero_test(t, off)) {
 		zero_clear(t, off);
-		zsw_sub(&zs->c.zero_pages, 1);
-		zsw_sub(&zs->c.stored_pages, 1);
+		zsm_sub_relaxed(&zs->c.zero_pages, 1);
+		zsm_sub_relaxed(&zs->c.stored_pages, 1);
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (e)

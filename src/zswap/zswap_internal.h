@@ -97,92 +97,31 @@
 #include <zsmem/zsmalloc.h>
 #include <zsmem/zswap.h>
 
+#include "common/atomics.h"
+#include "common/compiler.h"
+#include "common/list.h"
+#include "common/page.h"
 #include "compress/zcomp.h"
 
-#define PAGE_SZ			ZSWAP_PAGE_SIZE
+_Static_assert(ZSWAP_PAGE_SIZE == ZSM_PAGE_SIZE, "the public page size is the library's");
+
 #define ZSWAP_STRIPES		256u	/* power of two */
 #define ZSWAP_STRIPE_SHIFT	6	/* 64 offsets = one zero_map word per stripe slice */
 #define ZSWAP_MAX_NR_PAGES	(1ull << 36)	/* 256 TiB: offset * 4096 fits an off_t */
-#define ZSWAP_DEFER_PER_PAGE	(ZS_PAGE_SIZE / sizeof(void *))	/* 512 entry pointers */
-#define ZSWAP_DST_MAX		(2 * PAGE_SZ)	/* compressor output buffer (>= bound) */
+#define ZSWAP_DEFER_PER_PAGE	(ZSM_PAGE_SIZE / sizeof(void *))	/* 512 entry pointers */
+#define ZSWAP_DST_MAX		(2 * ZSM_PAGE_SIZE)	/* compressor output buffer (>= bound) */
 #define ZSWAP_MAX_WB_FAILS	16	/* consecutive failed writes that end a shrink pass */
 #define ZSWAP_COMPACT_EVERY	64	/* writebacks between compactions when stuck */
 #define ZSWAP_STUCK_BACKOFF_MS	10	/* pause after a pass that wrote nothing back */
 
 /* ---------------------------------------------------------------------------------- */
-/* Named atomics: relaxed counters and the published tree pointers. */
-
-static inline uint64_t zsw_read(const uint64_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
-
-static inline void zsw_add(uint64_t *p, uint64_t v)
-{
-	__atomic_fetch_add(p, v, __ATOMIC_RELAXED);
-}
-
-static inline void zsw_sub(uint64_t *p, uint64_t v)
-{
-	__atomic_fetch_sub(p, v, __ATOMIC_RELAXED);
-}
-
-static inline bool zsw_flag_read(const bool *p)
-{
-	return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
-
-static inline void zsw_flag_set(bool *p, bool v)
-{
-	__atomic_store_n(p, v, __ATOMIC_RELAXED);
-}
-
-/* Returns the previous value. */
-static inline bool zsw_flag_xchg(bool *p, bool v)
-{
-	return __atomic_exchange_n(p, v, __ATOMIC_RELAXED);
-}
-
-/* ---------------------------------------------------------------------------------- */
-/* An intrusive doubly linked list (the LRU). */
-
-struct zsw_list {
-	struct zsw_list *prev, *next;
-};
-
-static inline void zsw_list_init(struct zsw_list *h)
-{
-	h->prev = h->next = h;
-}
-
-static inline bool zsw_list_empty(const struct zsw_list *h)
-{
-	return h->next == h;
-}
-
-static inline void zsw_list_del(struct zsw_list *n)
-{
-	n->prev->next = n->next;
-	n->next->prev = n->prev;
-	n->prev = n->next = n;
-}
-
-static inline void zsw_list_add_head(struct zsw_list *h, struct zsw_list *n)
-{
-	n->next = h->next;
-	n->prev = h;
-	h->next->prev = n;
-	h->next = n;
-}
-
-/* ---------------------------------------------------------------------------------- */
 /* Structures */
 
 struct zswap_entry {
-	struct zsw_list lru;		/* on zs->lru from publication until freed */
+	struct zsm_list lru;		/* on zs->lru from publication until freed */
 	unsigned long handle;		/* zsmalloc object */
 	uint64_t offset;		/* immutable */
-	uint32_t length;		/* object bytes; PAGE_SZ = stored raw */
+	uint32_t length;		/* object bytes; ZSM_PAGE_SIZE = stored raw */
 	uint8_t type;			/* immutable */
 	bool referenced;		/* second chance; under lru_lock */
 	bool writeback;			/* pinned by the shrinker; under the stripe lock */
@@ -202,6 +141,7 @@ struct zswap_tree {
 	struct zswap_stripe stripes[ZSWAP_STRIPES];
 };
 
+/* Every field atomic: zsm_add/sub/load_relaxed (statistics; nothing is ordered by them). */
 struct zswap_counters {
 	uint64_t pool_limit_hit;
 	uint64_t reject_reclaim_fail;
@@ -220,27 +160,32 @@ struct zswap_counters {
 struct zswap {
 	struct zs_pool *pool;
 	struct zcomp *comp;
-	struct zswap_tree *trees[ZSWAP_MAX_TYPES];	/* acquire/release published */
+	struct zswap_tree *trees[ZSWAP_MAX_TYPES];	/* atomic: store release, load acquire */
 
 	size_t raw_threshold;		/* compressed >= this: store raw */
 	uint64_t max_pages;		/* limit, in pool pages */
 	uint64_t accept_pages;		/* hysteresis: accept again at or below this */
 	bool deferred;
 	bool reject_incompressible;
-	bool reached_full;		/* limit hit, not yet back under the threshold */
+	bool reached_full;		/* atomic, relaxed: limit hit, not yet back under
+					 * the threshold (a hint; stores race on it) */
 
 	pthread_mutex_t lru_lock;
-	struct zsw_list lru;		/* next = hottest, prev = coldest */
-	uint64_t lru_nr;		/* written under lru_lock, read racily */
+	struct zsm_list lru;		/* next = hottest, prev = coldest */
+	uint64_t lru_nr;		/* atomic, relaxed: written under lru_lock, read racily */
 
 	pthread_mutex_t wb_mutex;	/* one writeback at a time; excludes swapoff */
 
-	bool shrinker_started;
+	/*
+	 * The shrinker thread. The three flags are atomic, relaxed: each is re-read under
+	 * shrink_lock before anyone sleeps on shrink_cond, and the mutex orders the rest.
+	 */
+	bool shrinker_started;		/* set once the thread exists; read by wakers */
 	pthread_t shrinker;
 	pthread_mutex_t shrink_lock;
 	pthread_cond_t shrink_cond;
-	bool shrink_requested;
-	bool shrink_stop;
+	bool shrink_requested;		/* a store hit the limit since the last pass */
+	bool shrink_stop;		/* set (under shrink_lock) by zswap_destroy */
 
 	struct zswap_counters c;
 };
@@ -253,10 +198,9 @@ static inline struct zswap_tree *tree_get(struct zswap *zs, unsigned int type)
 	if (type >= ZSWAP_MAX_TYPES)
 		return NULL;
 	/* Pairs with the release in zswap_swapon: the table is initialised before use. */
-	return __atomic_load_n(&zs->trees[type], __ATOMIC_ACQUIRE);
+	return zsm_load_acquire(&zs->trees[type]);
 }
 
-/* The table holding (type, offset), or NULL: no such type, or offset past its end. */
 /* The tree holding (type, offset), or NULL for no device, no such type or offset. */
 static inline struct zswap_tree *tree_for(struct zswap *zs, unsigned int type, uint64_t offset)
 {
@@ -288,7 +232,7 @@ static inline void zero_clear(struct zswap_tree *t, uint64_t off)
 
 static inline bool entry_is_raw(const struct zswap_entry *e)
 {
-	return e->length == PAGE_SZ;
+	return e->length == ZSM_PAGE_SIZE;
 }
 
 /*

@@ -15,7 +15,7 @@ static bool page_is_zero(const void *page)
 
 	/* OR 64 bytes at a time: the compiler vectorises it, and most non-zero pages
 	 * are caught in the first block. memcpy keeps unaligned pages legal. */
-	for (i = 0; i < PAGE_SZ; i += 64) {
+	for (i = 0; i < ZSM_PAGE_SIZE; i += 64) {
 		uint64_t w[8], acc = 0;
 
 		memcpy(w, p + i, sizeof(w));
@@ -53,8 +53,8 @@ ZS_API int zswap_store(struct zswap *zs, unsigned int type, uint64_t offset, con
 			t->slots[offset] = NULL;
 		if (!zero_test(t, offset)) {
 			zero_set(t, offset);
-			zsw_add(&zs->c.zero_pages, 1);
-			zsw_add(&zs->c.stored_pages, 1);
+			zsm_add_relaxed(&zs->c.zero_pages, 1);
+			zsm_add_relaxed(&zs->c.stored_pages, 1);
 		}
 		pthread_mutex_unlock(&s->lock);
 		if (old)
@@ -67,34 +67,34 @@ ZS_API int zswap_store(struct zswap *zs, unsigned int type, uint64_t offset, con
 		goto reject;
 	}
 
-	len = zcomp_compress(zs->comp, page, PAGE_SZ, dst, sizeof(dst));
+	len = zcomp_compress(zs->comp, page, ZSM_PAGE_SIZE, dst, sizeof(dst));
 	if (len == 0) {
 		/* dst holds the worst case, so 0 is a compressor error, not "too big". */
-		zsw_add(&zs->c.reject_compress_fail, 1);
+		zsm_add_relaxed(&zs->c.reject_compress_fail, 1);
 		ret = -EIO;
 		goto reject;
 	}
 	src = dst;
 	if (len >= zs->raw_threshold) {
 		if (zs->reject_incompressible) {
-			zsw_add(&zs->c.reject_compress_poor, 1);
+			zsm_add_relaxed(&zs->c.reject_compress_poor, 1);
 			ret = -E2BIG;
 			goto reject;
 		}
 		src = page;
-		len = PAGE_SZ;
+		len = ZSM_PAGE_SIZE;
 	}
 
 	e = malloc(sizeof(*e));
 	if (!e) {
-		zsw_add(&zs->c.reject_alloc_fail, 1);
+		zsm_add_relaxed(&zs->c.reject_alloc_fail, 1);
 		ret = -ENOMEM;
 		goto reject;
 	}
 	handle = zs_malloc(zs->pool, len);
 	if (!handle) {
 		free(e);
-		zsw_add(&zs->c.reject_alloc_fail, 1);
+		zsm_add_relaxed(&zs->c.reject_alloc_fail, 1);
 		ret = -ENOMEM;
 		goto reject;
 	}
@@ -108,16 +108,16 @@ ZS_API int zswap_store(struct zswap *zs, unsigned int type, uint64_t offset, con
 	e->seen = false;
 
 	/* Counted before publication so that a racing load's decrement never underflows. */
-	zsw_add(&zs->c.stored_pages, 1);
-	if (len == PAGE_SZ)
-		zsw_add(&zs->c.stored_incompressible_pages, 1);
+	zsm_add_relaxed(&zs->c.stored_pages, 1);
+	if (len == ZSM_PAGE_SIZE)
+		zsm_add_relaxed(&zs->c.stored_incompressible_pages, 1);
 
 	pthread_mutex_lock(&s->lock);
 	old = slot_settle(t, s, offset);
 	if (!old && zero_test(t, offset)) {
 		zero_clear(t, offset);
-		zsw_sub(&zs->c.zero_pages, 1);
-		zsw_sub(&zs->c.stored_pages, 1);
+		zsm_sub_relaxed(&zs->c.zero_pages, 1);
+		zsm_sub_relaxed(&zs->c.stored_pages, 1);
 	}
 	_zswap_lru_add(zs, e);
 	t->slots[offset] = e;
@@ -152,13 +152,13 @@ ZS_API int zswap_load(struct zswap *zs, unsigned int type, uint64_t offset, void
 
 		if (zero) {
 			zero_clear(t, offset);
-			zsw_sub(&zs->c.zero_pages, 1);
-			zsw_sub(&zs->c.stored_pages, 1);
+			zsm_sub_relaxed(&zs->c.zero_pages, 1);
+			zsm_sub_relaxed(&zs->c.stored_pages, 1);
 		}
 		pthread_mutex_unlock(&s->lock);
 		if (!zero)
 			return -ENOENT;
-		memset(page, 0, PAGE_SZ);
+		memset(page, 0, ZSM_PAGE_SIZE);
 		return 0;
 	}
 	/* Exclusive load: unpublish now, decompress without the lock. */
@@ -168,7 +168,7 @@ ZS_API int zswap_load(struct zswap *zs, unsigned int type, uint64_t offset, void
 	ret = _zswap_entry_decompress(zs, e, page);
 	if (ret) {
 		/* The stored bytes are corrupt: keeping them would only fail again. */
-		zsw_add(&zs->c.decompress_fail, 1);
+		zsm_add_relaxed(&zs->c.decompress_fail, 1);
 		ret = -EIO;
 	}
 	/* A load is not the exit path: free synchronously, the memory is wanted back. */

@@ -12,11 +12,11 @@
 
 static void shrink_wake(struct zswap *zs)
 {
-	if (!zsw_flag_read(&zs->shrinker_started))
+	if (!zsm_load_relaxed(&zs->shrinker_started))
 		return;
 	/* Only the first waker after a pass takes the lock; the flag is re-read under
 	 * shrink_lock by the shrinker before it sleeps, so no wakeup is lost. */
-	if (zsw_flag_xchg(&zs->shrink_requested, true))
+	if (zsm_xchg_relaxed(&zs->shrink_requested, true))
 		return;
 	pthread_mutex_lock(&zs->shrink_lock);
 	pthread_cond_signal(&zs->shrink_cond);
@@ -29,18 +29,18 @@ bool _zswap_over_limit(struct zswap *zs)
 	uint64_t cur = zs_get_total_pages(zs->pool);
 
 	if (cur >= zs->max_pages) {
-		zsw_add(&zs->c.pool_limit_hit, 1);
-		zsw_flag_set(&zs->reached_full, true);
+		zsm_add_relaxed(&zs->c.pool_limit_hit, 1);
+		zsm_store_relaxed(&zs->reached_full, true);
 		shrink_wake(zs);
 		return true;
 	}
-	if (zsw_flag_read(&zs->reached_full)) {
+	if (zsm_load_relaxed(&zs->reached_full)) {
 		if (cur > zs->accept_pages) {
-			zsw_add(&zs->c.reject_pool_full, 1);
+			zsm_add_relaxed(&zs->c.reject_pool_full, 1);
 			shrink_wake(zs);
 			return true;
 		}
-		zsw_flag_set(&zs->reached_full, false);
+		zsm_store_relaxed(&zs->reached_full, false);
 	}
 	return false;
 }
@@ -86,17 +86,17 @@ static enum wb_result writeback_one(struct zswap *zs, void *buf)
 	int ret;
 
 	pthread_mutex_lock(&zs->lru_lock);
-	if (zsw_list_empty(&zs->lru)) {
+	if (zsm_list_empty(&zs->lru)) {
 		pthread_mutex_unlock(&zs->lru_lock);
 		return WB_EMPTY;
 	}
-	e = (struct zswap_entry *)((char *)zs->lru.prev - offsetof(struct zswap_entry, lru));
+	e = zsm_list_entry(zs->lru.prev, struct zswap_entry, lru);
 	/*
 	 * Rotate to the head whatever happens next: a referenced entry gets its second
 	 * chance, and a stale or failing one is not picked again at once.
 	 */
-	zsw_list_del(&e->lru);
-	zsw_list_add_head(&zs->lru, &e->lru);
+	zsm_list_del(&e->lru);
+	zsm_list_add(&e->lru, &zs->lru);
 	if (e->referenced) {
 		e->referenced = false;
 		pthread_mutex_unlock(&zs->lru_lock);
@@ -119,7 +119,7 @@ static enum wb_result writeback_one(struct zswap *zs, void *buf)
 	}
 	if (t->backing_fd < 0) {
 		pthread_mutex_unlock(&s->lock);
-		zsw_add(&zs->c.reject_reclaim_fail, 1);
+		zsm_add_relaxed(&zs->c.reject_reclaim_fail, 1);
 		return WB_FAIL;
 	}
 	e->writeback = true;
@@ -128,9 +128,9 @@ static enum wb_result writeback_one(struct zswap *zs, void *buf)
 	/* Pinned: load/invalidate/store on this slot wait in slot_settle(). */
 	ret = _zswap_entry_decompress(zs, e, buf);
 	if (ret)
-		zsw_add(&zs->c.decompress_fail, 1);
+		zsm_add_relaxed(&zs->c.decompress_fail, 1);
 	else
-		ret = write_full(t->backing_fd, buf, PAGE_SZ, (off_t)(off * PAGE_SZ));
+		ret = write_full(t->backing_fd, buf, ZSM_PAGE_SIZE, (off_t)(off * ZSM_PAGE_SIZE));
 
 	pthread_mutex_lock(&s->lock);
 	e->writeback = false;
@@ -140,12 +140,12 @@ static enum wb_result writeback_one(struct zswap *zs, void *buf)
 	pthread_mutex_unlock(&s->lock);
 
 	if (ret) {
-		zsw_add(&zs->c.reject_reclaim_fail, 1);
+		zsm_add_relaxed(&zs->c.reject_reclaim_fail, 1);
 		return WB_FAIL;
 	}
 	/* Synchronous free: writeback exists to give memory back now. */
 	_zswap_entry_free(zs, e);
-	zsw_add(&zs->c.written_back_pages, 1);
+	zsm_add_relaxed(&zs->c.written_back_pages, 1);
 	return WB_DONE;
 }
 
@@ -167,7 +167,7 @@ static uint64_t shrink(struct zswap *zs, void *buf, bool to_threshold, uint64_t 
 	while (to_threshold ? over_accept(zs) : done < nr) {
 		enum wb_result r;
 
-		if (to_threshold && zsw_flag_read(&zs->shrink_stop))
+		if (to_threshold && zsm_load_relaxed(&zs->shrink_stop))
 			break;
 		/* Per entry, so that swapoff is not shut out for a whole pass. */
 		pthread_mutex_lock(&zs->wb_mutex);
@@ -194,7 +194,7 @@ static uint64_t shrink(struct zswap *zs, void *buf, bool to_threshold, uint64_t 
 		if (r == WB_FAIL && ++fails >= ZSWAP_MAX_WB_FAILS)
 			break;
 		/* Two turns: the first clears the referenced bits. */
-		if (++idle > 2 * zsw_read(&zs->lru_nr) + ZSWAP_MAX_WB_FAILS)
+		if (++idle > 2 * zsm_load_relaxed(&zs->lru_nr) + ZSWAP_MAX_WB_FAILS)
 			break;
 	}
 	return done;
@@ -203,19 +203,19 @@ static uint64_t shrink(struct zswap *zs, void *buf, bool to_threshold, uint64_t 
 void *_zswap_shrinker_main(void *arg)
 {
 	struct zswap *zs = arg;
-	void *buf = aligned_alloc(PAGE_SZ, PAGE_SZ);
+	void *buf = aligned_alloc(ZSM_PAGE_SIZE, ZSM_PAGE_SIZE);
 
 	pthread_mutex_lock(&zs->shrink_lock);
 	for (;;) {
-		while (!zsw_flag_read(&zs->shrink_requested) && !zsw_flag_read(&zs->shrink_stop))
+		while (!zsm_load_relaxed(&zs->shrink_requested) && !zsm_load_relaxed(&zs->shrink_stop))
 			pthread_cond_wait(&zs->shrink_cond, &zs->shrink_lock);
-		if (zsw_flag_read(&zs->shrink_stop))
+		if (zsm_load_relaxed(&zs->shrink_stop))
 			break;
 		pthread_mutex_unlock(&zs->shrink_lock);
 
 		/* Clear before the pass: a store that hits the limit during the pass asks
 		 * for one more. */
-		zsw_flag_set(&zs->shrink_requested, false);
+		zsm_store_relaxed(&zs->shrink_requested, false);
 		/*
 		 * Invalidated entries still waiting in deferred buffers hold pool memory
 		 * that is garbage already: release it before writing live pages out.
@@ -238,7 +238,7 @@ void *_zswap_shrinker_main(void *arg)
 				until.tv_nsec -= 1000000000L;
 			}
 			pthread_mutex_lock(&zs->shrink_lock);
-			while (!zsw_flag_read(&zs->shrink_stop) &&
+			while (!zsm_load_relaxed(&zs->shrink_stop) &&
 			       pthread_cond_timedwait(&zs->shrink_cond, &zs->shrink_lock,
 						      &until) != ETIMEDOUT)
 				;
@@ -262,7 +262,7 @@ ZS_API uint64_t zswap_writeback(struct zswap *zs, uint64_t nr_pages)
 
 	if (!zs || !nr_pages)
 		return 0;
-	buf = aligned_alloc(PAGE_SZ, PAGE_SZ);
+	buf = aligned_alloc(ZSM_PAGE_SIZE, ZSM_PAGE_SIZE);
 	if (!buf)
 		return 0;
 	done = shrink(zs, buf, false, nr_pages);

@@ -12,21 +12,21 @@ ZS_API void zswap_get_stats(struct zswap *zs, struct zswap_stats *st)
 	memset(st, 0, sizeof(*st));
 	if (!zs)
 		return;
-	st->pool_limit_hit = zsw_read(&zs->c.pool_limit_hit);
-	st->reject_reclaim_fail = zsw_read(&zs->c.reject_reclaim_fail);
-	st->reject_alloc_fail = zsw_read(&zs->c.reject_alloc_fail);
-	st->reject_compress_fail = zsw_read(&zs->c.reject_compress_fail);
-	st->reject_compress_poor = zsw_read(&zs->c.reject_compress_poor);
-	st->decompress_fail = zsw_read(&zs->c.decompress_fail);
-	st->written_back_pages = zsw_read(&zs->c.written_back_pages);
-	st->pool_total_size = (uint64_t)zs_get_total_pages(zs->pool) * PAGE_SZ;
-	st->stored_pages = zsw_read(&zs->c.stored_pages);
-	st->stored_incompressible_pages = zsw_read(&zs->c.stored_incompressible_pages);
-	st->zero_pages = zsw_read(&zs->c.zero_pages);
-	st->reject_pool_full = zsw_read(&zs->c.reject_pool_full);
-	st->deferred_invalidates = zsw_read(&zs->c.deferred_invalidates);
-	st->max_pool_bytes = zs->max_pages * PAGE_SZ;
-	st->accept_pool_bytes = zs->accept_pages * PAGE_SZ;
+	st->pool_limit_hit = zsm_load_relaxed(&zs->c.pool_limit_hit);
+	st->reject_reclaim_fail = zsm_load_relaxed(&zs->c.reject_reclaim_fail);
+	st->reject_alloc_fail = zsm_load_relaxed(&zs->c.reject_alloc_fail);
+	st->reject_compress_fail = zsm_load_relaxed(&zs->c.reject_compress_fail);
+	st->reject_compress_poor = zsm_load_relaxed(&zs->c.reject_compress_poor);
+	st->decompress_fail = zsm_load_relaxed(&zs->c.decompress_fail);
+	st->written_back_pages = zsm_load_relaxed(&zs->c.written_back_pages);
+	st->pool_total_size = (uint64_t)zs_get_total_pages(zs->pool) * ZSM_PAGE_SIZE;
+	st->stored_pages = zsm_load_relaxed(&zs->c.stored_pages);
+	st->stored_incompressible_pages = zsm_load_relaxed(&zs->c.stored_incompressible_pages);
+	st->zero_pages = zsm_load_relaxed(&zs->c.zero_pages);
+	st->reject_pool_full = zsm_load_relaxed(&zs->c.reject_pool_full);
+	st->deferred_invalidates = zsm_load_relaxed(&zs->c.deferred_invalidates);
+	st->max_pool_bytes = zs->max_pages * ZSM_PAGE_SIZE;
+	st->accept_pool_bytes = zs->accept_pages * ZSM_PAGE_SIZE;
 }
 
 ZS_API void zswap_print_stats(struct zswap *zs, FILE *out)
@@ -69,7 +69,7 @@ ZS_API int zswap_check(struct zswap *zs)
 {
 	uint64_t lru = 0, raw = 0, published = 0, zeros = 0, bad = 0;
 	struct zswap_tree *trees[ZSWAP_MAX_TYPES];
-	struct zsw_list *n;
+	struct zsm_list *n;
 
 #define BAD(...) do { fprintf(stderr, "zswap_check: " __VA_ARGS__); fputc('\n', stderr); \
 		      bad++; } while (0)
@@ -81,15 +81,14 @@ ZS_API int zswap_check(struct zswap *zs)
 	pthread_mutex_lock(&zs->lru_lock);
 
 	for (n = zs->lru.next; n != &zs->lru; n = n->next) {
-		struct zswap_entry *e = (struct zswap_entry *)((char *)n -
-							       offsetof(struct zswap_entry, lru));
+		struct zswap_entry *e = zsm_list_entry(n, struct zswap_entry, lru);
 
 		e->seen = true;
 		lru++;
 		raw += entry_is_raw(e);
 		if (n->next->prev != n)
 			BAD("LRU links broken at entry %p", (void *)e);
-		if (lru > zsw_read(&zs->lru_nr) + 1000000)
+		if (lru > zsm_load_relaxed(&zs->lru_nr) + 1000000)
 			break;		/* a cycle: stop walking */
 	}
 	for (unsigned int type = 0; type < ZSWAP_MAX_TYPES; type++) {
@@ -119,24 +118,24 @@ ZS_API int zswap_check(struct zswap *zs)
 		}
 	}
 	for (n = zs->lru.next; n != &zs->lru && lru; n = n->next)
-		((struct zswap_entry *)((char *)n - offsetof(struct zswap_entry, lru)))->seen = false;
+		zsm_list_entry(n, struct zswap_entry, lru)->seen = false;
 
-	if (lru != zsw_read(&zs->lru_nr))
-		BAD("lru_nr %llu, LRU holds %llu", (unsigned long long)zsw_read(&zs->lru_nr),
+	if (lru != zsm_load_relaxed(&zs->lru_nr))
+		BAD("lru_nr %llu, LRU holds %llu", (unsigned long long)zsm_load_relaxed(&zs->lru_nr),
 		    (unsigned long long)lru);
 	if (published > lru)
 		BAD("%llu published entries, %llu on the LRU", (unsigned long long)published,
 		    (unsigned long long)lru);
-	if (zsw_read(&zs->c.stored_pages) != lru + zeros)
+	if (zsm_load_relaxed(&zs->c.stored_pages) != lru + zeros)
 		BAD("stored_pages %llu, entries %llu + zero pages %llu",
-		    (unsigned long long)zsw_read(&zs->c.stored_pages), (unsigned long long)lru,
+		    (unsigned long long)zsm_load_relaxed(&zs->c.stored_pages), (unsigned long long)lru,
 		    (unsigned long long)zeros);
-	if (zsw_read(&zs->c.zero_pages) != zeros)
+	if (zsm_load_relaxed(&zs->c.zero_pages) != zeros)
 		BAD("zero_pages %llu, zero bits %llu",
-		    (unsigned long long)zsw_read(&zs->c.zero_pages), (unsigned long long)zeros);
-	if (zsw_read(&zs->c.stored_incompressible_pages) != raw)
+		    (unsigned long long)zsm_load_relaxed(&zs->c.zero_pages), (unsigned long long)zeros);
+	if (zsm_load_relaxed(&zs->c.stored_incompressible_pages) != raw)
 		BAD("stored_incompressible_pages %llu, raw entries %llu",
-		    (unsigned long long)zsw_read(&zs->c.stored_incompressible_pages),
+		    (unsigned long long)zsm_load_relaxed(&zs->c.stored_incompressible_pages),
 		    (unsigned long long)raw);
 
 	pthread_mutex_unlock(&zs->lru_lock);
