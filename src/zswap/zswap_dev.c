@@ -18,6 +18,21 @@ static uint64_t phys_ram_bytes(void)
 	return (uint64_t)pages * (uint64_t)psz;
 }
 
+/* The end of both a failed create and a destroy: the pool, the compressor (either may
+ * be missing after a failed create), the locks, the struct. */
+static void zswap_free(struct zswap *zs)
+{
+	if (zs->pool)
+		zs_destroy_pool(zs->pool);
+	if (zs->comp)
+		zcomp_destroy(zs->comp);
+	pthread_cond_destroy(&zs->shrink_cond);
+	pthread_mutex_destroy(&zs->shrink_lock);
+	pthread_mutex_destroy(&zs->wb_mutex);
+	pthread_mutex_destroy(&zs->lru_lock);
+	free(zs);
+}
+
 ZS_API struct zswap *zswap_create(const struct zswap_config *cfg)
 {
 	static const struct zswap_config zero_cfg;
@@ -102,15 +117,7 @@ ZS_API struct zswap *zswap_create(const struct zswap_config *cfg)
 
 fail:
 	ret = errno;
-	if (zs->pool)
-		zs_destroy_pool(zs->pool);
-	if (zs->comp)
-		zcomp_destroy(zs->comp);
-	pthread_cond_destroy(&zs->shrink_cond);
-	pthread_mutex_destroy(&zs->shrink_lock);
-	pthread_mutex_destroy(&zs->wb_mutex);
-	pthread_mutex_destroy(&zs->lru_lock);
-	free(zs);
+	zswap_free(zs);
 	errno = ret ? ret : ENOMEM;
 	return NULL;
 }
@@ -129,14 +136,8 @@ ZS_API void zswap_destroy(struct zswap *zs)
 	zswap_flush(zs);
 	for (unsigned int type = 0; type < ZSWAP_MAX_TYPES; type++)
 		zswap_swapoff(zs, type);
-	/* Drains nothing by now: every entry was freed above. */
-	zs_destroy_pool(zs->pool);
-	zcomp_destroy(zs->comp);
-	pthread_cond_destroy(&zs->shrink_cond);
-	pthread_mutex_destroy(&zs->shrink_lock);
-	pthread_mutex_destroy(&zs->wb_mutex);
-	pthread_mutex_destroy(&zs->lru_lock);
-	free(zs);
+	/* The pool's destruction drains nothing by now: every entry was freed above. */
+	zswap_free(zs);
 }
 
 static void tree_free(struct zswap_tree *t)
