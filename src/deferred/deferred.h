@@ -29,6 +29,13 @@
  * Lock order: taker_lock -> (slot closed) -> d->lock. Pushers own a slot (not a lock
  * anyone sleeps on) and may take d->lock while they hold it.
  *
+ * v2 array (v2array.c): v2->drain_mu (mutex, one drain at a time) -> v2->lock
+ * (spinlock: pushers trylock it, the drain and zsd_v2_kick lock it). v2->lock is
+ * innermost: nothing is locked under it, d->lock in particular; the drain work item
+ * is claimed under v2->lock and queued under d->lock after v2->lock is released
+ * (v2->handoffs counts claims in between; zsd_v2_kick waits for them). A worker
+ * drains v2 with no d->lock held; zsd_v2_kick runs under taker_lock.
+ *
  * The push path and the cross-slot protocol are explained at the top of percpu.c.
  */
 #ifndef ZSMEM_DEFERRED_INTERNAL_H
@@ -204,16 +211,6 @@ void zsd_flush(struct zs_deferred *d);
 void zsd_destroy(struct zs_deferred *d);
 void zsd_get_stats(struct zs_deferred *d, struct zs_deferred_stats *st);
 
-uint64_t zsd_now_ns(void);
-/* Under d->lock: a spare page or NULL. */
-struct zsd_page *zsd_spare_get_locked(struct zs_deferred *d);
-/* Under d->lock: append to the work FIFO with a fresh ticket and wake a worker. */
-void zsd_queue_locked(struct zs_deferred *d, struct zsd_page *pg);
-/* Queue without waking a worker: the caller calls zsd_wake_worker() later. */
-void zsd_queue_locked_nowake(struct zs_deferred *d, struct zsd_page *pg);
-void zsd_wake_worker(struct zs_deferred *d);
-/* Takes d->lock: queue the slot's page (if non-empty), install a spare one (or NULL). */
-void zsd_slot_swap(struct zs_deferred *d, struct zsd_slot *s);
 
 /* percpu.c: slot acquisition and the cross-slot protocol */
 bool zsd_rseq_usable(void);

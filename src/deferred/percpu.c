@@ -71,6 +71,7 @@
 #include <unistd.h>
 
 #include "deferred.h"
+#include "pagepool.h"
 
 #define ZSD_STR_(x)	#x
 #define ZSD_STR(x)	ZSD_STR_(x)

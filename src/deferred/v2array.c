@@ -16,11 +16,19 @@
 #include <stdlib.h>
 
 #include "deferred.h"
+#include "pagepool.h"
 
 struct zsd_v2 {
 	pthread_spinlock_t lock;	/* pushers: trylock; the drain: lock */
 	unsigned int count, cap;
-	bool queued;			/* work item queued and not yet started */
+	bool queued;			/* work item claimed or queued, drain not yet started */
+	/*
+	 * atomic: pushers that claimed the work item (queued = true, under lock) and have
+	 * not yet put it in the FIFO. The FIFO needs d->lock, a mutex, which is never
+	 * taken under the spinlock, so the claim and the queueing are two steps; a flush
+	 * (zsd_v2_kick) waits for this to reach 0 so the item has its ticket first.
+	 */
+	unsigned int handoffs;
 	unsigned long *arr;		/* pushers append here */
 	unsigned long *other;		/* the drain's side of the swap */
 	uint64_t first_ns;		/* when arr received its first value */
@@ -66,19 +74,34 @@ void zsd_v2_destroy(struct zsd_v2 *v2)
 	free(v2);
 }
 
-/* Under v2->lock. Queued under the lock: a flush that finds queued == true relies on
- * the item already having its ticket. */
-static void zsd_v2_queue_locked(struct zs_deferred *d, struct zsd_v2 *v2)
+/*
+ * Under v2->lock: claim the work item. Counted in handoffs before the spinlock is
+ * released, so whoever later sees queued == true under the lock also sees the
+ * hand-off in flight (or its end, with the item already ticketed).
+ */
+static void zsd_v2_claim_locked(struct zsd_v2 *v2)
 {
 	v2->queued = true;
+	zsm_add_relaxed(&v2->handoffs, 1);	/* ordered by the spinlock's release */
+}
+
+/*
+ * After v2->lock is released: put the claimed item in the FIFO under d->lock. The
+ * release decrement pairs with zsd_v2_kick()'s acquire load: the item's ticket is
+ * visible to a flush that saw the count drop.
+ */
+static void zsd_v2_queue(struct zs_deferred *d, struct zsd_v2 *v2)
+{
 	pthread_mutex_lock(&d->lock);
 	zsd_queue_locked(d, &v2->work);
 	pthread_mutex_unlock(&d->lock);
+	zsm_fetch_sub_release(&v2->handoffs, 1);
 }
 
 bool zsd_v2_push(struct zs_deferred *d, unsigned long value)
 {
 	struct zsd_v2 *v2 = d->v2;
+	bool claim;
 
 	if (pthread_spin_trylock(&v2->lock) != 0) {
 		zsm_add_relaxed(&d->fallbacks_busy, 1);
@@ -93,20 +116,31 @@ bool zsd_v2_push(struct zs_deferred *d, unsigned long value)
 		v2->first_ns = zsd_now_ns();
 	v2->arr[v2->count++] = value;
 	zsm_store_relaxed(&v2->pushed, v2->pushed + 1);
-	if (v2->count >= v2->cap / 2 && !v2->queued)
-		zsd_v2_queue_locked(d, v2);
+	claim = v2->count >= v2->cap / 2 && !v2->queued;
+	if (claim)
+		zsd_v2_claim_locked(v2);
 	pthread_spin_unlock(&v2->lock);
+	if (claim)
+		zsd_v2_queue(d, v2);
 	return true;
 }
 
 void zsd_v2_kick(struct zs_deferred *d)
 {
 	struct zsd_v2 *v2 = d->v2;
+	unsigned int spins = 0;
+	bool claim;
 
 	pthread_spin_lock(&v2->lock);
-	if (v2->count && !v2->queued)
-		zsd_v2_queue_locked(d, v2);
+	claim = v2->count && !v2->queued;
+	if (claim)
+		zsd_v2_claim_locked(v2);
 	pthread_spin_unlock(&v2->lock);
+	if (claim)
+		zsd_v2_queue(d, v2);
+	/* A pusher's claim seen above (queued) may still be on its way to the FIFO. */
+	while (zsm_load_acquire(&v2->handoffs))
+		zsd_relax(spins++);
 }
 
 uint64_t zsd_v2_pushed(struct zs_deferred *d)
