@@ -35,7 +35,8 @@
  *   Order: ctl_lock (control operations) -> slot lock -> pool locks (inside zs_*).
  *   No two slot locks are ever held at once.
  *
- * Files, and the calls between them (a DAG: each calls only files below it)
+ * Files, and the files each one calls (a DAG: only files listed below it; the
+ * zram_calls_dag test checks it with scripts/check-calls.sh)
  *   zram_dev.c   create/reset/destroy, pool + deferred set-up -> drv (ops), bdev, util
  *   zram_ctl.c   idle marking, compaction, recompression      -> slot, util
  *   zram_wb.c    writeback of slots to the backing file        -> slot, bdev, util

@@ -64,7 +64,8 @@
  * stored_pages is raised before an entry is published and lowered after it is freed
  * (zero bits: both under the stripe lock), so it never transiently underflows.
  *
- * Files (each calls only those to its right: the call graph is a DAG)
+ * Files, and the files each one calls (a DAG: only files listed below it; the
+ * zswap_calls_dag test checks it with scripts/check-calls.sh)
  * -----
  *   zswap_io.c      store, load, invalidate                    -> entry, shrink
  *   zswap_dev.c     create/destroy, swapon/swapoff             -> entry, shrink, defer
@@ -87,12 +88,9 @@
 #ifndef ZSMEM_ZSWAP_INTERNAL_H
 #define ZSMEM_ZSWAP_INTERNAL_H
 
-#include <errno.h>
 #include <pthread.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include <zsmem/zsmalloc.h>
 #include <zsmem/zswap.h>
