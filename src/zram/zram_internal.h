@@ -47,6 +47,7 @@
 
 #include <zsmem/zram.h>
 #include <zsmem/zsmalloc.h>
+#include <zsmem/lab.h>		/* zram_test_corrupt_slot */
 #include "compress/zcomp.h"
 
 /* Flags word layout. */

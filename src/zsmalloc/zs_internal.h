@@ -85,6 +85,7 @@
 #include <sys/types.h>
 
 #include "zsmem/zsmalloc.h"
+#include "zsmem/lab.h"		/* ZS_POOL_LEGACY_LOCK */
 #include "zsmalloc/zs_hooks.h"
 
 #ifdef ZSMEM_ASAN

@@ -2,6 +2,8 @@
 /* Bad input: indexes past disksize, bad configs, corrupt compressed data. */
 #include <stdlib.h>
 
+#include <zsmem/lab.h>	/* zram_test_corrupt_slot */
+
 #include "zram_test_util.h"
 
 int main(void)
