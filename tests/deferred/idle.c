@@ -36,7 +36,8 @@ static void run(const char *name, bool no_rseq)
 		while (!__atomic_load_n(&t_tab.hits[v], __ATOMIC_RELAXED)) {
 			usleep(200);
 			/* generous bound: a loaded 2-core machine delays the timer thread */
-			CHECKF(t_now_ns() - t0 < 1000000000ull, "value %lu not drained after 1 s", v);
+			CHECKF(t_now_ns() - t0 < 1000000000ull, "value %lu not drained in 1 s",
+			       v);
 		}
 		wait[v - 1] = t_now_ns() - t0;
 		if (wait[v - 1] > waited)

@@ -13,7 +13,8 @@
 
 static void aggregate(struct zsb_result *res)
 {
-	double a[ZSB_MAX_REPS], b[ZSB_MAX_REPS], c[ZSB_MAX_REPS], d[ZSB_MAX_REPS], e[ZSB_MAX_REPS], f[ZSB_MAX_REPS];
+	double a[ZSB_MAX_REPS], b[ZSB_MAX_REPS], c[ZSB_MAX_REPS], d[ZSB_MAX_REPS];
+	double e[ZSB_MAX_REPS], f[ZSB_MAX_REPS];
 	double g[ZSB_MAX_REPS], h[ZSB_MAX_REPS], x[ZSB_MAX_REPS];
 	uint64_t wsum = 0, wn = 0;
 	unsigned int n = res->reps;
