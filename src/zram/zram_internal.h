@@ -62,6 +62,7 @@
 
 #include <zsmem/zram.h>
 #include <zsmem/zsmalloc.h>
+#include <zsmem/lab.h>		/* zram_test_corrupt_slot */
 #include "common/atomics.h"
 #include "common/compiler.h"
 #include "common/page.h"

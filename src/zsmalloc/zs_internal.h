@@ -88,6 +88,7 @@
 #include "common/list.h"
 #include "common/page.h"
 #include "zsmem/zsmalloc.h"
+#include "zsmem/lab.h"		/* ZS_POOL_LEGACY_LOCK */
 #include "zsmalloc/zs_hooks.h"
 
 #ifdef ZSMEM_ASAN

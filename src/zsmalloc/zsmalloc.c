@@ -531,7 +531,7 @@ ZS_API void zs_free(struct zs_pool *pool, unsigned long handle)
  *
  * An exit-path batch holds most of the ~200 classes with a few objects each (4.6 per
  * class run in zsd_bench), so the per-run bookkeeping is kept branch-light.
- * Measure with tests/zsmalloc/zs_batch_speed or bench/deferred/zsd_bench.
+ * Measure with bench/alloc/zs_batch_speed or bench/deferred/zsd_bench.
  */
 #define ZS_BATCH_STACK		1024	/* a drain's page of u32 values; larger batches malloc */
 #define ZS_PREFETCH_CELL	16	/* cells this many handles ahead (step 1) */
