@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 
+#include <zsmem/lab.h>
 #include <zsmem/zram.h>
 #include <zsmem/zswap.h>
 

@@ -24,7 +24,7 @@
 #include <zsmem/zram.h>
 
 #include "fuzz_common.h"
-#include "zsmem_pagegen.h"
+#include "tokpage.h"
 
 #define NSLOTS 32u
 

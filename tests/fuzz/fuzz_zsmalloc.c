@@ -20,7 +20,7 @@
 #include <zsmem/zsmalloc.h>
 
 #include "fuzz_common.h"
-#include "zsmem_pagegen.h"
+#include "tokpage.h"
 
 #define NSLOTS 32
 

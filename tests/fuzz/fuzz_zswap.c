@@ -23,7 +23,7 @@
 #include <zsmem/zswap.h>
 
 #include "fuzz_common.h"
-#include "zsmem_pagegen.h"
+#include "tokpage.h"
 
 #define NPAGES 32u
 #define NTYPES 2u

@@ -43,7 +43,7 @@
 #include <zsmem/zsmalloc.h>
 #include <zsmem/zswap.h>
 
-#include "zsmem_pagegen.h"
+#include "tokpage.h"
 
 #define ZR_PER_THREAD	1024u	/* zram slots per worker */
 #define ZW_PER_THREAD	1024u	/* zswap offsets per worker, per swap type */
