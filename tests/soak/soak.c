@@ -3,7 +3,7 @@
  * soak: every subsystem at once, for a while, checked against a model.
  *
  *   soak [-d SECONDS] [-t THREADS] [-f FORKS] [-s SEED] [-m zram-free-mode]
- *        [-T CHILD_TIMEOUT_S] [-p PROGRESS_S] [-q]
+ *        [-T CHILD_TIMEOUT_S] [-p PROGRESS_S] [-Q] [-q]
  *
  * One zsmalloc pool with deferred handle frees and deferred zspage free, one zram device
  * in a deferred free mode with a backing file and a secondary algorithm, one zswap with
@@ -14,8 +14,8 @@
  * compacts and flushes all the time. FORKS times, spread over the run, the process
  * forks: odd forks quiesce the application threads first and the child goes on using
  * the inherited device, zswap and pool (worker 0's part, with its copy of the model),
- * then destroys them; even forks happen while everything runs and the child creates,
- * uses and destroys its own instances. A child gets a bounded time (then it is killed
+ * then destroys them; even forks happen while everything runs (with -Q they quiesce
+ * too) and the child creates, uses and destroys its own instances. A child gets a bounded time (then it is killed
  * and counted as an error). At the end every part is freed and the pools must be back
  * at zero pages.
  *
@@ -98,7 +98,8 @@ static struct {
 	unsigned int child_timeout;
 	bool quiet;
 	double progress;	/* seconds between progress lines; 0 = none */
-} opt = { 60, 4, 2, 1, ZRAM_FREE_PERCPU_GROUPED, 60, false, 0 };
+	bool no_hot_forks;	/* -Q: even forks quiesce too (their child still makes fresh instances) */
+} opt = { 60, 4, 2, 1, ZRAM_FREE_PERCPU_GROUPED, 60, false, 0, false };
 
 static struct zram *zr;
 static struct zswap *zw;
@@ -795,10 +796,16 @@ static void child_fresh(void)
 	zs_destroy_pool(zp);
 }
 
+static const char *fork_kind(bool inherit, bool quiesce)
+{
+	return inherit ? "quiesced, inherited instances" :
+	       quiesce ? "quiesced, fresh instances" : "hot, fresh instances";
+}
+
 /* Returns true if the child exited 0 in time. */
 static bool do_fork(unsigned int nr)
 {
-	bool quiesce = nr % 2 == 1;
+	bool inherit = nr % 2 == 1, quiesce = inherit || opt.no_hot_forks;
 	double t0;
 	int status;
 	pid_t pid, r;
@@ -820,7 +827,7 @@ static bool do_fork(unsigned int nr)
 	if (pid == 0) {
 		in_child = true;
 		/* A hang here is the bug under test: the parent kills us after the timeout. */
-		if (quiesce)
+		if (inherit)
 			child_inherited();
 		else
 			child_fresh();
@@ -842,7 +849,7 @@ static bool do_fork(unsigned int nr)
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			err("fork %u (%s): child hung: killed after %u s", nr,
-			    quiesce ? "quiesced, inherited instances" : "hot, fresh instances",
+			    fork_kind(inherit, quiesce),
 			    opt.child_timeout);
 			return false;
 		}
@@ -850,12 +857,12 @@ static bool do_fork(unsigned int nr)
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		err("fork %u (%s): child failed (status %#x)", nr,
-		    quiesce ? "quiesced, inherited instances" : "hot, fresh instances", status);
+		    fork_kind(inherit, quiesce), status);
 		return false;
 	}
 	if (!opt.quiet)
 		fprintf(stderr, "soak: fork %u (%s): child ok in %.1f s\n", nr,
-			quiesce ? "quiesced, inherited instances" : "hot, fresh instances",
+			fork_kind(inherit, quiesce),
 			now_s() - t0);
 	return true;
 }
@@ -887,7 +894,7 @@ int main(int argc, char **argv)
 	pthread_t maint;
 	int c;
 
-	while ((c = getopt(argc, argv, "d:t:f:s:m:T:p:q")) != -1) {
+	while ((c = getopt(argc, argv, "d:t:f:s:m:T:p:Qq")) != -1) {
 		switch (c) {
 		case 'd': opt.duration = atof(optarg); break;
 		case 't': opt.threads = (unsigned)atoi(optarg); break;
@@ -896,10 +903,11 @@ int main(int argc, char **argv)
 		case 'm': opt.zram_mode = parse_mode(optarg); break;
 		case 'T': opt.child_timeout = (unsigned)atoi(optarg); break;
 		case 'p': opt.progress = atof(optarg); break;
+		case 'Q': opt.no_hot_forks = true; break;
 		case 'q': opt.quiet = true; break;
 		default:
 			fprintf(stderr, "usage: %s [-d SECONDS] [-t THREADS] [-f FORKS] [-s SEED] "
-				"[-m grouped|plain|v2|per-class|sync] [-T CHILD_TIMEOUT_S] [-p PROGRESS_S] [-q]\n", argv[0]);
+				"[-m grouped|plain|v2|per-class|sync] [-T CHILD_TIMEOUT_S] [-p PROGRESS_S] [-Q] [-q]\n", argv[0]);
 			return 2;
 		}
 	}
