@@ -48,6 +48,20 @@ static inline void zsm_list_del(struct zsm_list *n)
 	n->next = n->prev = n;
 }
 
+/* Moves every entry of `from` to the empty head `to`; `from` is left empty. */
+static inline void zsm_list_splice_init(struct zsm_list *from, struct zsm_list *to)
+{
+	if (zsm_list_empty(from)) {
+		zsm_list_init(to);
+		return;
+	}
+	to->next = from->next;
+	to->prev = from->prev;
+	to->next->prev = to;
+	to->prev->next = to;
+	zsm_list_init(from);
+}
+
 #define zsm_list_entry(p, type, member)	zsm_container_of(p, type, member)
 
 #endif /* ZSMEM_COMMON_LIST_H */

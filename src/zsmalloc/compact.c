@@ -209,6 +209,7 @@ ZS_API unsigned long zs_compact(struct zs_pool *pool)
 
 	if (!pool)
 		return 0;
+	zs_defer_release_orphans(pool);	/* a fork child's inherited queue */
 	for (i = 0; i < pool->nr_classes; i++)
 		freed += zs_compact_class(pool, &pool->classes[i]);
 	zs_pages_flush(pool);	/* compaction's promise: the pages are really gone */

@@ -552,6 +552,30 @@ void zs_zspage_release_list(struct zs_pool *pool, struct zsm_list *list)
 	}
 }
 
+/*
+ * A fork child has no release thread: the zspages the parent's thread had queued at
+ * fork time are released here (from the child's next zspage release, or zs_compact)
+ * instead of waiting for zs_destroy_pool. Callers hold no class lock.
+ */
+void zs_defer_release_orphans(struct zs_pool *pool)
+{
+	struct zs_defer_release *d = &pool->defer;
+	struct zsm_list orphans;
+
+	if (!(pool->flags & ZS_POOL_DEFER_ZSPAGE_FREE))
+		return;
+	pthread_mutex_lock(&d->lock);
+	if (d->running)
+		zsm_list_init(&orphans);
+	else
+		zsm_list_splice_init(&d->queue, &orphans);
+	pthread_mutex_unlock(&d->lock);
+	if (!zsm_list_empty(&orphans)) {
+		zs_zspage_free_list(pool, &orphans);
+		zs_pages_flush(pool);
+	}
+}
+
 /* One zspage (zs_free's case): page[] already lists populated, then reserved pages. */
 void zs_zspage_release(struct zs_pool *pool, struct zspage *zp)
 {
@@ -565,8 +589,10 @@ void zs_zspage_release(struct zs_pool *pool, struct zspage *zp)
 			pthread_mutex_unlock(&d->lock);
 			return;
 		}
-		/* No thread (a fork child): release it here, as without the flag. */
+		/* No thread (a fork child): release it here, as without the flag, and with it
+		 * what the parent's thread had queued and not released at fork time. */
 		pthread_mutex_unlock(&d->lock);
+		zs_defer_release_orphans(pool);
 	}
 #ifdef ZSMEM_ASAN
 	for (unsigned int k = 0; k < zp->nr_held; k++)
@@ -593,11 +619,7 @@ static void *zs_defer_worker(void *arg)
 		if (zsm_list_empty(&d->queue))
 			break;		/* stop requested and nothing left */
 		/* Take the whole queue, release it without the lock. */
-		batch.next = d->queue.next;
-		batch.prev = d->queue.prev;
-		batch.next->prev = &batch;
-		batch.prev->next = &batch;
-		zsm_list_init(&d->queue);
+		zsm_list_splice_init(&d->queue, &batch);
 		d->busy = true;
 		pthread_mutex_unlock(&d->lock);
 		zs_zspage_free_list(pool, &batch);
@@ -730,10 +752,8 @@ void zs_defer_stop(struct zs_pool *pool)
 		pthread_mutex_unlock(&d->lock);
 		pthread_join(d->thread, NULL);
 		d->running = false;
-	} else if (!zsm_list_empty(&d->queue)) {
-		/* A fork child: what the parent's thread had not released yet. */
-		zs_zspage_free_list(pool, &d->queue);
-		zs_pages_flush(pool);
+	} else {
+		zs_defer_release_orphans(pool);	/* a fork child */
 	}
 	pthread_cond_destroy(&d->cond);
 	pthread_cond_destroy(&d->idle_cond);

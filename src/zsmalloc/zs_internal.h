@@ -428,6 +428,7 @@ struct zspage *zs_desc_get(struct zs_pool *pool);
 void zs_desc_put(struct zs_pool *pool, struct zspage *zp);
 int zs_defer_start(struct zs_pool *pool);
 void zs_defer_stop(struct zs_pool *pool);
+void zs_defer_release_orphans(struct zs_pool *pool);
 void zs_zspage_release_list(struct zs_pool *pool, struct zsm_list *list);
 void zs_zspage_release(struct zs_pool *pool, struct zspage *zp);
 
