@@ -64,11 +64,11 @@ static size_t claim(struct zsr *r, struct victim *v, size_t max)
 		if (pe->state != PS_RESIDENT)
 			continue;
 		if (pe->flags & PF_REF) {
-			pe->flags &= (uint8_t)~PF_REF;
+			pe->flags &= (uint16_t)~PF_REF;
 			continue;
 		}
 		if (pe->flags & PF_HOT) {
-			pe->flags &= (uint8_t)~PF_HOT;
+			pe->flags &= (uint16_t)~PF_HOT;
 			continue;
 		}
 		pe->state = PS_EVICTING;
@@ -199,7 +199,7 @@ static int protect_copy_store(struct zsr *r, struct evctx *c, size_t n)
 static long evict_batch(struct zsr *r, struct evctx *c, size_t n, int *err)
 {
 	unsigned long frees[ZSR_BATCH];
-	size_t zap_slot[ZSR_BATCH];
+	size_t zap_slot[2 * ZSR_BATCH];
 	size_t k, len, nf = 0, nzap = 0, done = 0;
 
 	*err = protect_copy_store(r, c, n);
@@ -230,6 +230,8 @@ static long evict_batch(struct zsr *r, struct evctx *c, size_t n, int *err)
 		r->zaps[s].start = vaddr(r, &c->v[k]);
 		r->zaps[s].end = r->zaps[s].start + len * ZSR_PAGE;
 		zap_slot[nzap++] = s;
+		for (size_t j = k; j < k + len; j++)
+			r->pages[c->v[j].idx].flags |= PF_ZAPPING;
 	}
 	pthread_mutex_unlock(&r->lock);
 
@@ -240,10 +242,43 @@ static long evict_batch(struct zsr *r, struct evctx *c, size_t n, int *err)
 		len = run_len(c->v, k, n, st);
 		if (st != V_OK)
 			continue;
-		st = madvise((void *)vaddr(r, &c->v[k]), len * ZSR_PAGE, MADV_DONTNEED) == 0
-			     ? V_ZAPPED : V_ZAPFAIL;
+		if (madvise((void *)vaddr(r, &c->v[k]), len * ZSR_PAGE, MADV_DONTNEED) == 0) {
+			for (size_t j = k; j < k + len; j++)
+				c->v[j].status = V_ZAPPED;
+			continue;
+		}
+		/* A hole (the application unmapped part of the run): the mapped pages
+		 * may be zapped already; page by page tells which are, each announced
+		 * like a run so that its remove event is known as ours. */
+		for (size_t j = k; j < k + len; j++) {
+			uintptr_t a = vaddr(r, &c->v[j]);
+			size_t z;
+
+			pthread_mutex_lock(&r->lock);
+			for (z = 0; z < ZSR_MAX_ZAPS && r->zaps[z].used; z++)
+				;
+			if (z < ZSR_MAX_ZAPS && nzap < 2 * ZSR_BATCH) {
+				r->zaps[z].used = true;
+				r->zaps[z].consumed = false;
+				r->zaps[z].start = a;
+				r->zaps[z].end = a + ZSR_PAGE;
+				zap_slot[nzap++] = z;
+			}
+			pthread_mutex_unlock(&r->lock);
+			c->v[j].status = madvise((void *)a, ZSR_PAGE, MADV_DONTNEED) == 0
+						 ? V_ZAPPED : V_ZAPFAIL;
+		}
+		/* The failed call's remove events came clipped to the vmas around the
+		 * hole, so the handler took them for the application's and marked our
+		 * pages removed (PF_DROP_NONE; none was set at step 5). Those pages are
+		 * ours and their contents are in our copies: undo. (An application
+		 * DONTNEED of the same pages at this very moment would be lost: this
+		 * needs a munmap and a DONTNEED racing with one eviction run.) */
+		pthread_mutex_lock(&r->lock);
 		for (size_t j = k; j < k + len; j++)
-			c->v[j].status = st;
+			if (c->v[j].status == V_ZAPPED)
+				r->pages[c->v[j].idx].flags &= (uint16_t)~PF_DROP_NONE;
+		pthread_mutex_unlock(&r->lock);
 	}
 
 	/* 6. Unprotect what is still mapped here, while we still own it (EVICTING): a
@@ -274,7 +309,7 @@ static long evict_batch(struct zsr *r, struct evctx *c, size_t n, int *err)
 	for (k = 0; k < n; k++) {
 		struct victim *v = &c->v[k];
 		struct zsr_page *pe = &r->pages[v->idx];
-		uint8_t fl = pe->flags;
+		uint16_t fl = pe->flags;
 		bool zapped = v->status == V_ZAPPED;
 
 		if (fl & PF_MOVED) {

@@ -442,9 +442,21 @@ static void handle_fault(struct zsr *r, struct fault *f)
 			_zsr_wake(r, f->addr, ZSR_PAGE);
 			return;
 		}
-		/* Dropped by its evictor, not committed yet: wait for the commit. */
+		if (p->flags & PF_ZAPPING) {
+			/* Dropped by its evictor, not committed yet: wait for the commit. */
+			pthread_mutex_unlock(&r->lock);
+			park(h, f);
+			return;
+		}
+		/* Not zapped by its evictor, yet no pte: the page lost its pte before the
+		 * claim (an application DONTNEED after zeros were mapped): zeros. This is
+		 * also the evictor's own read of it, which must not wait for itself. */
 		pthread_mutex_unlock(&r->lock);
-		park(h, f);
+		ret = fill_zero(r, f->addr, write);
+		if (ret == -EAGAIN)
+			park(h, f);
+		else
+			_zsr_wake(r, f->addr, ZSR_PAGE);
 		return;
 	default:
 		break;

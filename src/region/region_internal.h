@@ -63,13 +63,14 @@ enum zsr_flags {
 	PF_DROP_GONE = 1u << 5,	/* EVICTING: unmapped meanwhile: becomes GONE */
 	PF_MOVED = 1u << 6,	/* EVICTING: mremap'd meanwhile: see struct zsr_move */
 	PF_FILLED = 1u << 7,	/* EVICTING + DROP_NONE: the handler mapped zeros since */
+	PF_ZAPPING = 1u << 8,	/* EVICTING: its evictor DONTNEEDs it now (contents in the copy) */
 };
 
 struct zsr_page {
 	unsigned long handle;	/* pool handle, or the same-fill word */
 	uint16_t len;		/* compressed length (4096 = raw) */
 	uint8_t state;
-	uint8_t flags;
+	uint16_t flags;
 };
 
 /* A page moved out of the region by mremap while an evictor owned it (PF_MOVED): the
