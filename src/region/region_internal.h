@@ -2,9 +2,9 @@
 /*
  * Internal declarations of the userfaultfd region (zsmem/region.h).
  *
- * Files: region.c (create, destroy, stats, the page table and the store/load of one
- * page), handler.c (the fault and event thread), evict.c (eviction and the background
- * reclaimer).
+ * Files: region.c (create, destroy, stats), handler.c (the fault and event thread),
+ * evict.c (eviction and the background reclaimer), prim.c (uffd ioctls, load and free
+ * of one copy; called by the three others, calls none of them).
  *
  * Actors:
  *   handler   one thread per region; the only reader of the userfaultfd. Serves
@@ -134,7 +134,6 @@ struct zsr {
 	pthread_cond_t events_cv;
 };
 
-/* region.c */
 static inline size_t zsr_idx(const struct zsr *r, uintptr_t addr)
 {
 	return (addr - (uintptr_t)r->base) / ZSR_PAGE;
@@ -143,6 +142,7 @@ static inline bool zsr_in(const struct zsr *r, uintptr_t addr)
 {
 	return addr >= (uintptr_t)r->base && addr < (uintptr_t)r->base + r->size;
 }
+/* prim.c */
 /* Frees a pool object through the deferred path when enabled. Never under r->lock. */
 void _zsr_free_handle(struct zsr *r, unsigned long handle);
 /* Rebuilds a page from an EVICTED entry's {handle, len, flags} into buf: 0 or -EIO. */
