@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Eviction and the background reclaimer.
+ *
+ * One batch (up to ZSR_BATCH pages):
+ *   1. claim   under r->lock, the CLOCK hand picks RESIDENT pages whose reference
+ *              (PF_REF, then PF_HOT for refaulted pages) is clear -> EVICTING;
+ *   2. protect UFFDIO_WRITEPROTECT per contiguous run: from now on a writer waits in
+ *              the kernel, so the contents cannot change under the compressor;
+ *   3. copy    process_vm_readv of the runs into a staging buffer: an address the
+ *              application unmapped meanwhile gives EFAULT here instead of SIGSEGV;
+ *   4. store   same-filled -> the word; else compress, zs_malloc, zs_obj_write;
+ *   5. zap     under r->lock, skip pages an event touched (PF_DROP_*, PF_MOVED) and
+ *              register each run in r->zaps (so the handler knows its remove event),
+ *              then MADV_DONTNEED the runs (a run of >= 33 pages is one TLB flush);
+ *   6. commit  unprotect what was not zapped, then under r->lock: EVICTED, or what the
+ *              events asked for; then UFFDIO_WAKE the runs: writers that waited on the
+ *              protection refault as missing faults and get the compressed copy.
+ * The order protect -> copy -> zap is what makes eviction safe: a write either lands
+ * before the protection (and is in the copy) or waits until the page is gone.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "region_internal.h"
+
+enum { V_OK, V_ABORT, V_SKIP, V_ZAPPED, V_ZAPFAIL };
+
+struct victim {
+	size_t idx;
+	int status;
+	bool has_copy;
+	bool wp;		/* protection applied */
+	size_t off;		/* its copy in the staging buffer */
+	struct zsr_page pe;	/* the stored copy when has_copy */
+};
+
+struct evctx {
+	unsigned char *stage;	/* ZSR_BATCH pages */
+	unsigned char *cbuf;	/* compression output */
+	size_t cbuf_cap;
+	struct victim v[ZSR_BATCH];
+};
+
+static size_t claim(struct zsr *r, struct victim *v, size_t max)
+{
+	size_t n = 0, scanned = 0, limit;
+
+	pthread_mutex_lock(&r->lock);
+	/* Two sweeps: the first may only clear references. */
+	limit = 2 * r->nr_pages + 2;
+	while (n < max && scanned < limit && r->nr_resident) {
+		size_t i = r->hand;
+		struct zsr_page *pe = &r->pages[i];
+
+		r->hand = i + 1 == r->nr_pages ? 0 : i + 1;
+		scanned++;
+		if (pe->state != PS_RESIDENT)
+			continue;
+		if (pe->flags & PF_REF) {
+			pe->flags &= (uint16_t)~PF_REF;
+			continue;
+		}
+		if (pe->flags & PF_HOT) {
+			pe->flags &= (uint16_t)~PF_HOT;
+			continue;
+		}
+		pe->state = PS_EVICTING;
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n++].idx = i;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return n;
+}
+
+static inline uintptr_t vaddr(struct zsr *r, const struct victim *v)
+{
+	return (uintptr_t)r->base + v->idx * ZSR_PAGE;
+}
+
+/* Length of the run of contiguous victims starting at k whose status is st. */
+static size_t run_len(const struct victim *v, size_t k, size_t n, int st)
+{
+	size_t j = k + 1;
+
+	while (j < n && v[j].idx == v[j - 1].idx + 1 && v[j].status == st)
+		j++;
+	return j - k;
+}
+
+static bool same_filled(const void *page, unsigned long *word)
+{
+	const uint64_t *w = page;
+	size_t i;
+
+	for (i = 1; i < ZSR_PAGE / 8; i++)
+		if (w[i] != w[0])
+			return false;
+	*word = w[0];
+	return true;
+}
+
+/* Steps 2-4. Returns -ENOMEM if a pool allocation failed, else 0. */
+static int protect_copy_store(struct zsr *r, struct evctx *c, size_t n)
+{
+	struct iovec local, remote[ZSR_BATCH];
+	size_t k, len, nr = 0, total = 0;
+	ssize_t got;
+	int err = 0;
+
+	for (k = 0; k < n; k += len) {
+		len = run_len(c->v, k, n, V_OK);
+		if (_zsr_wp(r, vaddr(r, &c->v[k]), len * ZSR_PAGE, true, NULL) == 0) {
+			size_t j;
+
+			for (j = k; j < k + len; j++)
+				c->v[j].wp = true;
+			continue;
+		}
+		for (size_t j = k; j < k + len; j++) {
+			if (_zsr_wp(r, vaddr(r, &c->v[j]), ZSR_PAGE, true, NULL) == 0)
+				c->v[j].wp = true;
+			else
+				c->v[j].status = V_ABORT;
+		}
+	}
+	for (k = 0; k < n; k++) {
+		if (c->v[k].status != V_OK)
+			continue;
+		len = run_len(c->v, k, n, V_OK);
+		remote[nr].iov_base = (void *)vaddr(r, &c->v[k]);
+		remote[nr].iov_len = len * ZSR_PAGE;
+		nr++;
+		for (size_t j = k; j < k + len; j++) {
+			c->v[j].off = total;
+			total += ZSR_PAGE;
+		}
+		k += len - 1;
+	}
+	local.iov_base = c->stage;
+	local.iov_len = total;
+	got = nr ? process_vm_readv(getpid(), &local, 1, remote, nr, 0) : 0;
+	if (got != (ssize_t)total) {
+		for (k = 0; k < n; k++) {
+			struct iovec l1, r1;
+
+			if (c->v[k].status != V_OK)
+				continue;
+			l1.iov_base = c->stage + c->v[k].off;
+			l1.iov_len = ZSR_PAGE;
+			r1.iov_base = (void *)vaddr(r, &c->v[k]);
+			r1.iov_len = ZSR_PAGE;
+			if (process_vm_readv(getpid(), &l1, 1, &r1, 1, 0) != (ssize_t)ZSR_PAGE)
+				c->v[k].status = V_ABORT;	/* unmapped meanwhile */
+		}
+	}
+	for (k = 0; k < n; k++) {
+		struct victim *v = &c->v[k];
+		const unsigned char *page = c->stage + v->off, *src = page;
+		unsigned long word, h;
+		size_t clen;
+
+		if (v->status != V_OK)
+			continue;
+		if (same_filled(page, &word)) {
+			v->pe.handle = word;
+			v->pe.len = 0;
+			v->pe.flags = PF_SAME;
+			v->has_copy = true;
+			continue;
+		}
+		clen = zcomp_compress(r->comp, page, ZSR_PAGE, c->cbuf, c->cbuf_cap);
+		if (clen == 0 || clen >= r->huge_size) {
+			v->pe.flags = PF_RAW;	/* incompressible: kept raw */
+			clen = ZSR_PAGE;
+		} else {
+			src = c->cbuf;
+		}
+		h = zs_malloc(r->pool, clen);
+		if (!h) {
+			v->status = V_ABORT;
+			err = -ENOMEM;
+			continue;
+		}
+		zs_obj_write(r->pool, h, src, clen);
+		v->pe.handle = h;
+		v->pe.len = (uint16_t)clen;
+		v->has_copy = true;
+	}
+	return err;
+}
+
+static long evict_batch(struct zsr *r, struct evctx *c, size_t n, int *err)
+{
+	unsigned long frees[ZSR_BATCH];
+	size_t zap_slot[2 * ZSR_BATCH];
+	size_t k, len, nf = 0, nzap = 0, done = 0;
+
+	*err = protect_copy_store(r, c, n);
+
+	/* 5. Decide what to zap, and announce it to the handler. */
+	pthread_mutex_lock(&r->lock);
+	for (k = 0; k < n; k++) {
+		struct zsr_page *pe = &r->pages[c->v[k].idx];
+
+		if (c->v[k].status == V_OK && (pe->flags & (PF_DROP_NONE | PF_DROP_GONE | PF_MOVED)))
+			c->v[k].status = V_SKIP;
+	}
+	for (k = 0; k < n; k += len) {
+		size_t s;
+
+		len = run_len(c->v, k, n, c->v[k].status);
+		if (c->v[k].status != V_OK)
+			continue;
+		for (s = 0; s < ZSR_MAX_ZAPS && r->zaps[s].used; s++)
+			;
+		if (s == ZSR_MAX_ZAPS) {
+			for (size_t j = k; j < k + len; j++)
+				c->v[j].status = V_SKIP;
+			continue;
+		}
+		r->zaps[s].used = true;
+		r->zaps[s].consumed = false;
+		r->zaps[s].start = vaddr(r, &c->v[k]);
+		r->zaps[s].end = r->zaps[s].start + len * ZSR_PAGE;
+		zap_slot[nzap++] = s;
+		for (size_t j = k; j < k + len; j++)
+			r->pages[c->v[j].idx].flags |= PF_ZAPPING;
+	}
+	pthread_mutex_unlock(&r->lock);
+
+	/* Zap; each madvise blocks until the handler has read its remove event. */
+	for (k = 0; k < n; k += len) {
+		int st = c->v[k].status;
+
+		len = run_len(c->v, k, n, st);
+		if (st != V_OK)
+			continue;
+		if (madvise((void *)vaddr(r, &c->v[k]), len * ZSR_PAGE, MADV_DONTNEED) == 0) {
+			for (size_t j = k; j < k + len; j++)
+				c->v[j].status = V_ZAPPED;
+			continue;
+		}
+		/* A hole (the application unmapped part of the run): the mapped pages
+		 * may be zapped already; page by page tells which are, each announced
+		 * like a run so that its remove event is known as ours. */
+		for (size_t j = k; j < k + len; j++) {
+			uintptr_t a = vaddr(r, &c->v[j]);
+			size_t z;
+
+			pthread_mutex_lock(&r->lock);
+			for (z = 0; z < ZSR_MAX_ZAPS && r->zaps[z].used; z++)
+				;
+			if (z < ZSR_MAX_ZAPS && nzap < 2 * ZSR_BATCH) {
+				r->zaps[z].used = true;
+				r->zaps[z].consumed = false;
+				r->zaps[z].start = a;
+				r->zaps[z].end = a + ZSR_PAGE;
+				zap_slot[nzap++] = z;
+			}
+			pthread_mutex_unlock(&r->lock);
+			c->v[j].status = madvise((void *)a, ZSR_PAGE, MADV_DONTNEED) == 0
+						 ? V_ZAPPED : V_ZAPFAIL;
+		}
+		/* The failed call's remove events came clipped to the vmas around the
+		 * hole, so the handler took them for the application's and marked our
+		 * pages removed (PF_DROP_NONE; none was set at step 5). Those pages are
+		 * ours and their contents are in our copies: undo. (An application
+		 * DONTNEED of the same pages at this very moment would be lost: this
+		 * needs a munmap and a DONTNEED racing with one eviction run.) */
+		pthread_mutex_lock(&r->lock);
+		for (size_t j = k; j < k + len; j++)
+			if (c->v[j].status == V_ZAPPED)
+				r->pages[c->v[j].idx].flags &= (uint16_t)~PF_DROP_NONE;
+		pthread_mutex_unlock(&r->lock);
+	}
+
+	/* 6. Unprotect what is still mapped here, while we still own it (EVICTING): a
+	 * later unprotect could undo a newer evictor's protection. */
+	for (k = 0; k < n; k += len) {
+		int st = c->v[k].status;
+
+		len = run_len(c->v, k, n, st);
+		if (st == V_ZAPPED)
+			continue;
+		for (size_t j = k; j < k + len; j++)
+			if (c->v[j].wp)
+				(void)_zsr_wp(r, vaddr(r, &c->v[j]), ZSR_PAGE, false, NULL);
+	}
+
+	pthread_mutex_lock(&r->lock);
+	if (nzap) {
+		/* Our remove events were read by reads numbered <= g: wait until the
+		 * handler has processed them (it never waits for us), then free the zaps.
+		 * A zap whose event never came (madvise failed) is freed all the same. */
+		uint64_t g = atomic_load_explicit(&r->read_gen, memory_order_relaxed);
+
+		while (r->done_gen < g && !atomic_load_explicit(&r->handler_stop, memory_order_relaxed))
+			pthread_cond_wait(&r->events_cv, &r->lock);
+	}
+	for (k = 0; k < nzap; k++)
+		r->zaps[zap_slot[k]].used = false;
+	for (k = 0; k < n; k++) {
+		struct victim *v = &c->v[k];
+		struct zsr_page *pe = &r->pages[v->idx];
+		uint16_t fl = pe->flags;
+		bool zapped = v->status == V_ZAPPED;
+
+		if (fl & PF_MOVED) {
+			/* Hand the page to the handler: it maps our copy at the destination
+			 * (a present page there means the contents moved with their pte). */
+			for (size_t m = 0; m < r->nr_moves; m++) {
+				struct zsr_move *mv = &r->moves[m];
+
+				if (mv->idx == v->idx && !mv->ready) {
+					mv->ready = true;
+					mv->has_copy = v->has_copy;
+					mv->pe = v->pe;
+					break;
+				}
+			}
+			v->has_copy = false;	/* owned by the move now */
+			pe->state = PS_GONE;
+			pe->flags = 0;
+			r->nr_resident--;
+			continue;
+		}
+		if (fl & (PF_DROP_NONE | PF_DROP_GONE)) {
+			pe->flags = 0;
+			if ((fl & (PF_DROP_GONE | PF_FILLED)) == PF_FILLED) {
+				/* zeros mapped by the handler since the removal; should our
+				 * zap have taken them, a refault maps zeros again */
+				pe->state = PS_RESIDENT;
+				pe->flags = PF_REF;
+			} else {
+				pe->state = (fl & PF_DROP_GONE) ? PS_GONE : PS_NONE;
+				r->nr_resident--;
+			}
+			if (v->has_copy && !(v->pe.flags & PF_SAME))
+				frees[nf++] = v->pe.handle;
+			continue;
+		}
+		if (!zapped) {
+			pe->state = PS_RESIDENT;
+			pe->flags = 0;
+			if (v->has_copy && !(v->pe.flags & PF_SAME))
+				frees[nf++] = v->pe.handle;
+			continue;
+		}
+		*pe = v->pe;
+		pe->state = PS_EVICTED;
+		r->nr_resident--;
+		if (pe->flags & PF_SAME) {
+			r->nr_same++;
+		} else {
+			r->nr_stored++;
+			r->compr_bytes += pe->len;
+			if (pe->flags & PF_RAW)
+				r->nr_huge++;
+		}
+		r->evictions++;
+		done++;
+	}
+	pthread_mutex_unlock(&r->lock);
+
+	for (k = 0; k < nf; k++)
+		_zsr_free_handle(r, frees[k]);
+	/* Writers that waited on the protection of a zapped page now refault (missing). */
+	for (k = 0; k < n; k += len) {
+		len = run_len(c->v, k, n, c->v[k].status);
+		_zsr_wake(r, vaddr(r, &c->v[k]), len * ZSR_PAGE);
+	}
+	/* Parked faults (our pages, throttled faults, moves) may proceed now. */
+	_zsr_kick_handler(r);
+	return (long)done;
+}
+
+/*
+ * Each evicting thread keeps its staging buffers (256 KiB + a compression buffer) in a
+ * thread-specific slot: allocating them per call cost an mmap + munmap each time.
+ */
+static pthread_key_t evctx_key;
+static pthread_once_t evctx_once = PTHREAD_ONCE_INIT;
+
+static void evctx_free(void *p)
+{
+	struct evctx *c = p;
+
+	free(c->stage);
+	free(c->cbuf);
+	free(c);
+}
+
+static void evctx_key_init(void)
+{
+	(void)pthread_key_create(&evctx_key, evctx_free);
+}
+
+static struct evctx *evctx_get(size_t cbuf_cap)
+{
+	struct evctx *c;
+
+	pthread_once(&evctx_once, evctx_key_init);
+	c = pthread_getspecific(evctx_key);
+	if (c && c->cbuf_cap >= cbuf_cap)
+		return c;
+	if (c) {
+		evctx_free(c);
+		(void)pthread_setspecific(evctx_key, NULL);
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->cbuf_cap = cbuf_cap;
+	if (posix_memalign((void **)&c->stage, ZSR_PAGE, ZSR_BATCH * ZSR_PAGE) ||
+	    !(c->cbuf = malloc(cbuf_cap)) || pthread_setspecific(evctx_key, c)) {
+		evctx_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+long _zsr_evict(struct zsr *r, size_t want)
+{
+	struct evctx *c = evctx_get(zcomp_bound(r->comp, ZSR_PAGE));
+	size_t total = 0, n;
+	int err = 0;
+
+	if (!c)
+		return -ENOMEM;
+	while (total < want) {
+		n = claim(r, c->v, want - total < ZSR_BATCH ? want - total : ZSR_BATCH);
+		if (!n)
+			break;
+		total += (size_t)evict_batch(r, c, n, &err);
+		if (err)
+			break;
+	}
+	if (!total && err)
+		return err;
+	return (long)(total * ZSR_PAGE);
+}
+
+void *_zsr_reclaimer_main(void *arg)
+{
+	struct zsr *r = arg;
+	size_t cap = r->cap;
+	/* Start below the cap by a batch, stop two batches below: faults keep flowing
+	 * while the reclaimer works, and it runs in batches worth a madvise. */
+	size_t trigger = cap > 2 * ZSR_BATCH ? cap - ZSR_BATCH : cap * 3 / 4;
+	size_t target = cap > 4 * ZSR_BATCH ? cap - 2 * ZSR_BATCH : cap / 2;
+	struct timespec ts;
+
+	pthread_mutex_lock(&r->lock);
+	while (!r->stop) {
+		if (r->nr_resident >= trigger) {
+			size_t want = r->nr_resident - target;
+			long got;
+
+			r->reclaim_wanted = false;
+			pthread_mutex_unlock(&r->lock);
+			got = _zsr_evict(r, want);
+			pthread_mutex_lock(&r->lock);
+			if (got > 0)
+				continue;
+			/* nothing evictable (all referenced twice, or no memory): back off */
+		}
+		r->reclaim_wanted = false;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += r->nr_resident >= trigger ? 2000000 : 50000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&r->reclaim_cv, &r->lock, &ts);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}

@@ -1,0 +1,602 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The region's handler thread: the only reader of the userfaultfd.
+ *
+ * Ordering. read(2) on a userfaultfd returns pending faults before pending events, so a
+ * fault read together with an event may have been raised after it (a fault at the
+ * destination of an mremap, say). The handler therefore keeps two queues and always
+ * processes every queued event before the next fault. Any fill ioctl that answers
+ * EAGAIN (an event is pending, not yet read) makes the handler read the messages and
+ * park the fault; parked faults are retried after the events, every millisecond while
+ * any are parked, and whenever an evictor kicks the eventfd.
+ *
+ * The handler never waits for an evictor: an evictor's own DONTNEED blocks until its
+ * remove event is read, and an evictor's read of a page the application removed
+ * faults into this thread.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "region_internal.h"
+
+struct fault {
+	uintptr_t addr;
+	uint64_t flags;
+	uint64_t t0_ms;		/* first time it was parked; 0 = never */
+};
+
+struct zsr_hstate {
+	struct uffd_msg *ev;
+	size_t ev_head, ev_n, ev_cap;
+	struct fault *fq;
+	size_t fq_head, fq_n, fq_cap;
+	struct fault *parked;
+	size_t np, cap_p;
+	unsigned char *buf;	/* one page: decompression target */
+	unsigned char *zero;	/* one zero page: source of write first-touch fills */
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 64;
+
+	while (n < need)
+		n *= 2;
+	if (n == *cap)
+		return p;
+	p = realloc(p, n * elem);
+	if (!p) {
+		/* The handler cannot drop a message: every fault must be answered. */
+		fprintf(stderr, "zsmem region: handler out of memory\n");
+		abort();
+	}
+	*cap = n;
+	return p;
+}
+
+static void push_fault(struct zsr_hstate *h, const struct fault *f)
+{
+	if (h->fq_head && h->fq_head == h->fq_n)
+		h->fq_head = h->fq_n = 0;
+	h->fq = grow(h->fq, &h->fq_cap, h->fq_n + 1, sizeof(*h->fq));
+	h->fq[h->fq_n++] = *f;
+}
+
+static void park(struct zsr_hstate *h, const struct fault *f)
+{
+	h->parked = grow(h->parked, &h->cap_p, h->np + 1, sizeof(*h->parked));
+	h->parked[h->np] = *f;
+	if (!h->parked[h->np].t0_ms)
+		h->parked[h->np].t0_ms = now_ms();
+	h->np++;
+}
+
+/* Every event read so far is processed: let evictors waiting on their zaps go. */
+static void events_done(struct zsr *r)
+{
+	uint64_t g = atomic_load_explicit(&r->read_gen, memory_order_relaxed);
+
+	pthread_mutex_lock(&r->lock);
+	if (r->done_gen != g) {
+		r->done_gen = g;
+		pthread_cond_broadcast(&r->events_cv);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Reads every pending message into the queues. Called on EAGAIN, and by the loop. */
+static void drain(struct zsr *r)
+{
+	struct zsr_hstate *h = r->hs;
+	struct uffd_msg m[64];
+	ssize_t n;
+	size_t i, k;
+
+	for (;;) {
+		/* Relaxed is enough: only this thread writes it, and evictors read it
+		 * after their madvise returned, i.e. after the read(2) below that
+		 * released them (the syscall orders the two). */
+		atomic_fetch_add_explicit(&r->read_gen, 1, memory_order_relaxed);
+		n = read(r->uffd, m, sizeof(m));
+		if (n <= 0) {
+			if (h->ev_head >= h->ev_n)
+				events_done(r);
+			return;
+		}
+		k = (size_t)n / sizeof(m[0]);
+		for (i = 0; i < k; i++) {
+			if (m[i].event == UFFD_EVENT_PAGEFAULT) {
+				struct fault f = { m[i].arg.pagefault.address & ~(ZSR_PAGE - 1),
+						   m[i].arg.pagefault.flags, 0 };
+				push_fault(h, &f);
+			} else {
+				if (h->ev_head && h->ev_head == h->ev_n)
+					h->ev_head = h->ev_n = 0;
+				h->ev = grow(h->ev, &h->ev_cap, h->ev_n + 1, sizeof(*h->ev));
+				h->ev[h->ev_n++] = m[i];
+			}
+		}
+		if (k < sizeof(m) / sizeof(m[0])) {
+			if (h->ev_head >= h->ev_n)
+				events_done(r);
+			return;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Events                                                                              */
+
+/* Index of a pending move whose destination is addr, or -1. Under r->lock. */
+static long move_at(struct zsr *r, uintptr_t addr)
+{
+	size_t i;
+
+	for (i = 0; i < r->nr_moves; i++)
+		if (r->moves[i].to == addr)
+			return (long)i;
+	return -1;
+}
+
+static void push_move(struct zsr *r, const struct zsr_move *m)
+{
+	r->moves = grow(r->moves, &r->cap_moves, r->nr_moves + 1, sizeof(*r->moves));
+	r->moves[r->nr_moves++] = *m;
+}
+
+/* Takes an EVICTED entry out of the counters. Under r->lock. */
+static void uncount_evicted(struct zsr *r, const struct zsr_page *pe)
+{
+	if (pe->flags & PF_SAME) {
+		r->nr_same--;
+	} else {
+		r->nr_stored--;
+		r->compr_bytes -= pe->len;
+		if (pe->flags & PF_RAW)
+			r->nr_huge--;
+	}
+}
+
+/*
+ * The application removed (DONTNEED: to = PS_NONE) or unmapped (to = PS_GONE)
+ * [s, e): drop the compressed copies, in chunks so the lock is held briefly.
+ */
+static void drop_range(struct zsr *r, uintptr_t s, uintptr_t e, enum zsr_state to)
+{
+	unsigned long handles[256];
+	uintptr_t lo = s < (uintptr_t)r->base ? (uintptr_t)r->base : s;
+	uintptr_t hi = e > (uintptr_t)r->base + r->size ? (uintptr_t)r->base + r->size : e;
+	size_t i, end, nh, k;
+
+	pthread_mutex_lock(&r->lock);
+	for (k = 0; k < r->nr_moves; k++)
+		if (r->moves[k].to >= s && r->moves[k].to < e)
+			r->moves[k].to = 0;	/* its destination is gone or zeroed */
+	pthread_mutex_unlock(&r->lock);
+	if (lo >= hi)
+		return;
+	i = zsr_idx(r, lo);
+	end = zsr_idx(r, hi + ZSR_PAGE - 1);
+	while (i < end) {
+		nh = 0;
+		pthread_mutex_lock(&r->lock);
+		for (; i < end && nh < 256; i++) {
+			struct zsr_page *pe = &r->pages[i];
+
+			switch (pe->state) {
+			case PS_RESIDENT:
+				r->nr_resident--;
+				pe->state = (uint8_t)to;
+				pe->flags = 0;
+				break;
+			case PS_EVICTED:
+				uncount_evicted(r, pe);
+				if (!(pe->flags & PF_SAME))
+					handles[nh++] = pe->handle;
+				r->dropped++;
+				pe->state = (uint8_t)to;
+				pe->flags = 0;
+				break;
+			case PS_EVICTING:
+				pe->flags |= to == PS_GONE ? PF_DROP_GONE : PF_DROP_NONE;
+				break;
+			case PS_NONE:
+				pe->state = (uint8_t)to;
+				break;
+			default:
+				break;
+			}
+		}
+		pthread_mutex_unlock(&r->lock);
+		for (k = 0; k < nh; k++)
+			_zsr_free_handle(r, handles[k]);
+	}
+}
+
+static void on_remove(struct zsr *r, uintptr_t s, uintptr_t e)
+{
+	size_t k;
+
+	pthread_mutex_lock(&r->lock);
+	for (k = 0; k < ZSR_MAX_ZAPS; k++) {
+		struct zsr_zap *z = &r->zaps[k];
+
+		if (z->used && !z->consumed && z->start == s && z->end == e) {
+			/* An evictor's own DONTNEED. Should the application have removed the
+			 * very same range at the same time, the two events are alike and the
+			 * other one is taken for the application's: same outcome. */
+			z->consumed = true;
+			pthread_mutex_unlock(&r->lock);
+			return;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	drop_range(r, s, e, PS_NONE);
+}
+
+/* mremap moved [from, from+len) to [to, to+len): those pages leave the region. */
+static void on_remap(struct zsr *r, uintptr_t from, uintptr_t to, uintptr_t len)
+{
+	uintptr_t lo, hi, a;
+	size_t k;
+
+	pthread_mutex_lock(&r->lock);
+	for (k = 0; k < r->nr_moves; k++)
+		if (r->moves[k].to >= from && r->moves[k].to < from + len)
+			r->moves[k].to = r->moves[k].to - from + to;
+	lo = from < (uintptr_t)r->base ? (uintptr_t)r->base : from;
+	hi = from + len > (uintptr_t)r->base + r->size ? (uintptr_t)r->base + r->size : from + len;
+	for (a = lo; a < hi; a += ZSR_PAGE) {
+		size_t i = zsr_idx(r, a);
+		struct zsr_page *pe = &r->pages[i];
+		struct zsr_move m = { .idx = i, .to = a - from + to };
+
+		switch (pe->state) {
+		case PS_RESIDENT:
+			r->nr_resident--;
+			/* fall through */
+		case PS_NONE:
+			pe->state = PS_GONE;
+			pe->flags = 0;
+			break;
+		case PS_EVICTED:
+			/* Its contents must appear at the new address: the handler maps them
+			 * there (finish_moves) before serving any fault at that address. */
+			uncount_evicted(r, pe);
+			m.ready = true;
+			m.has_copy = true;
+			m.pe = *pe;
+			push_move(r, &m);
+			pe->state = PS_GONE;
+			pe->flags = 0;
+			break;
+		case PS_EVICTING:
+			pe->flags |= PF_MOVED;
+			push_move(r, &m);	/* the evictor makes it ready at commit */
+			break;
+		default:
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void handle_event(struct zsr *r, const struct uffd_msg *m)
+{
+	switch (m->event) {
+	case UFFD_EVENT_REMOVE:
+		on_remove(r, m->arg.remove.start, m->arg.remove.end);
+		break;
+	case UFFD_EVENT_UNMAP:
+		drop_range(r, m->arg.remove.start, m->arg.remove.end, PS_GONE);
+		break;
+	case UFFD_EVENT_REMAP:
+		on_remap(r, m->arg.remap.from, m->arg.remap.to, m->arg.remap.len);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Finishes ready moves: maps the saved contents at the destination, or, when the
+ * contents stayed mapped (moved with their write-protected pte), lifts the protection
+ * there. The destination is outside every evictor's reach (not a region page), so
+ * unprotecting it cannot undo an eviction. Returns false when it hit EAGAIN.
+ */
+static bool finish_moves(struct zsr *r)
+{
+	struct zsr_hstate *h = r->hs;
+	struct zsr_move m;
+	size_t k;
+	int ret;
+
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		for (k = 0; k < r->nr_moves && !r->moves[k].ready; k++)
+			;
+		if (k == r->nr_moves) {
+			pthread_mutex_unlock(&r->lock);
+			return true;
+		}
+		m = r->moves[k];
+		pthread_mutex_unlock(&r->lock);
+
+		ret = 0;
+		if (m.to && m.has_copy) {
+			if (_zsr_load(r, &m.pe, h->buf) != 0) {
+				fprintf(stderr, "zsmem region: corrupt compressed page\n");
+				abort();
+			}
+			ret = _zsr_copy(r, m.to, h->buf, false, drain);
+			if (ret == -EEXIST)
+				ret = _zsr_wp(r, m.to, ZSR_PAGE, false, drain);
+			else if (ret == 0)
+				_zsr_wake(r, m.to, ZSR_PAGE);
+		} else if (m.to) {
+			ret = _zsr_wp(r, m.to, ZSR_PAGE, false, drain);
+		}
+		if (ret == -EAGAIN)
+			return false;	/* events first: they may retarget or drop it */
+		if (m.has_copy && !(m.pe.flags & PF_SAME))
+			_zsr_free_handle(r, m.pe.handle);
+		pthread_mutex_lock(&r->lock);
+		r->moves[k] = r->moves[--r->nr_moves];
+		pthread_mutex_unlock(&r->lock);
+	}
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Faults                                                                              */
+
+/* Zeros at addr: the shared zero page for a read, a private zero page for a write. */
+static int fill_zero(struct zsr *r, uintptr_t addr, bool write)
+{
+	if (write)
+		return _zsr_copy(r, addr, r->hs->zero, false, drain);
+	return _zsr_zeropage(r, addr, drain);
+}
+
+static void handle_fault(struct zsr *r, struct fault *f)
+{
+	struct zsr_hstate *h = r->hs;
+	bool write = f->flags & UFFD_PAGEFAULT_FLAG_WRITE;
+	bool wp = f->flags & UFFD_PAGEFAULT_FLAG_WP;
+	struct zsr_page pe;
+	struct zsr_page *p;
+	int ret;
+
+	pthread_mutex_lock(&r->lock);
+	p = zsr_in(r, f->addr) ? &r->pages[zsr_idx(r, f->addr)] : NULL;
+	if (!p || p->state == PS_GONE) {
+		/* Not a region page: an mremap destination, or an mremap growth. */
+		if (move_at(r, f->addr) >= 0) {
+			pthread_mutex_unlock(&r->lock);
+			park(h, f);	/* finish_moves maps it first */
+			return;
+		}
+		pthread_mutex_unlock(&r->lock);
+		ret = wp ? _zsr_wp(r, f->addr, ZSR_PAGE, false, drain)
+			 : fill_zero(r, f->addr, write);
+		if (ret == -EAGAIN)
+			park(h, f);
+		else if (!wp || ret)
+			_zsr_wake(r, f->addr, ZSR_PAGE);
+		return;
+	}
+	if (wp) {
+		/* Protected by an evictor: it wakes the writer once the page is gone (the
+		 * writer then refaults as a missing fault) or unprotected. Otherwise the
+		 * message is stale: a wake is harmless, unprotecting could undo a newer
+		 * eviction's protection. */
+		bool evicting = p->state == PS_EVICTING;
+
+		pthread_mutex_unlock(&r->lock);
+		if (!evicting)
+			_zsr_wake(r, f->addr, ZSR_PAGE);
+		return;
+	}
+	switch (p->state) {
+	case PS_RESIDENT:
+		/* Usually already served (two threads faulted the same page): the fill
+		 * then answers EEXIST. A resident page without a pte was zapped by an
+		 * application DONTNEED whose copy was dropped: zeros are its contents. */
+		pthread_mutex_unlock(&r->lock);
+		ret = fill_zero(r, f->addr, write);
+		if (ret == -EAGAIN)
+			park(h, f);
+		else
+			_zsr_wake(r, f->addr, ZSR_PAGE);
+		return;
+	case PS_EVICTING:
+		if (p->flags & (PF_DROP_NONE | PF_DROP_GONE)) {
+			/* Removed by the application while an evictor held it: zeros. The
+			 * evictor's commit makes it RESIDENT (PF_FILLED), not NONE. */
+			pthread_mutex_unlock(&r->lock);
+			ret = fill_zero(r, f->addr, write);
+			if (ret == -EAGAIN) {
+				park(h, f);
+				return;
+			}
+			if (ret == 0 || ret == -EEXIST) {
+				pthread_mutex_lock(&r->lock);
+				if (p->state == PS_EVICTING)
+					p->flags |= PF_FILLED;
+				pthread_mutex_unlock(&r->lock);
+			}
+			_zsr_wake(r, f->addr, ZSR_PAGE);
+			return;
+		}
+		if (p->flags & PF_ZAPPING) {
+			/* Dropped by its evictor, not committed yet: wait for the commit. */
+			pthread_mutex_unlock(&r->lock);
+			park(h, f);
+			return;
+		}
+		/* Not zapped by its evictor, yet no pte: the page lost its pte before the
+		 * claim (an application DONTNEED after zeros were mapped): zeros. This is
+		 * also the evictor's own read of it, which must not wait for itself. */
+		pthread_mutex_unlock(&r->lock);
+		ret = fill_zero(r, f->addr, write);
+		if (ret == -EAGAIN)
+			park(h, f);
+		else
+			_zsr_wake(r, f->addr, ZSR_PAGE);
+		return;
+	default:
+		break;
+	}
+	/* NONE or EVICTED: this fault makes one more page resident. */
+	if (r->cap && r->nr_resident >= r->cap &&
+	    !(f->t0_ms && now_ms() - f->t0_ms >= ZSR_THROTTLE_MS)) {
+		if (!f->t0_ms)
+			r->throttled++;
+		r->reclaim_wanted = true;
+		pthread_cond_signal(&r->reclaim_cv);
+		pthread_mutex_unlock(&r->lock);
+		park(h, f);
+		return;
+	}
+	pe = *p;
+	pthread_mutex_unlock(&r->lock);
+
+	/* Only this thread changes NONE and EVICTED entries, so pe stays valid without the
+	 * lock; the state is published after the page is mapped, so no evictor can claim
+	 * a page that is not there yet. */
+	if (pe.state == PS_NONE) {
+		ret = fill_zero(r, f->addr, write);
+	} else {
+		if (_zsr_load(r, &pe, h->buf) != 0) {
+			fprintf(stderr, "zsmem region: corrupt compressed page at %p\n",
+				(void *)f->addr);
+			abort();
+		}
+		ret = _zsr_copy(r, f->addr, h->buf, false, drain);
+	}
+	if (ret == -EAGAIN) {
+		park(h, f);
+		return;
+	}
+	if (ret && ret != -EEXIST) {
+		/* -ENOENT: unmapped under us; the unmap event (queued) drops the copy. */
+		_zsr_wake(r, f->addr, ZSR_PAGE);
+		return;
+	}
+	pthread_mutex_lock(&r->lock);
+	if (pe.state == PS_EVICTED) {
+		uncount_evicted(r, &pe);
+		r->refaults++;
+	}
+	p->state = PS_RESIDENT;
+	p->flags = pe.state == PS_EVICTED ? (PF_REF | PF_HOT) : PF_REF;
+	r->nr_resident++;
+	r->faults++;
+	if (r->cap && r->nr_resident + ZSR_BATCH >= r->cap && !r->reclaim_wanted) {
+		r->reclaim_wanted = true;
+		pthread_cond_signal(&r->reclaim_cv);
+	}
+	pthread_mutex_unlock(&r->lock);
+	_zsr_wake(r, f->addr, ZSR_PAGE);
+	if (pe.state == PS_EVICTED && !(pe.flags & PF_SAME))
+		_zsr_free_handle(r, pe.handle);
+}
+
+/* Events before faults, ready moves before faults; then the parked faults once. */
+static void process(struct zsr *r)
+{
+	struct zsr_hstate *h = r->hs;
+	struct fault *old;
+	size_t n, i;
+
+	for (;;) {
+		while (h->ev_head < h->ev_n || h->fq_head < h->fq_n) {
+			if (h->ev_head < h->ev_n) {
+				struct uffd_msg m = h->ev[h->ev_head++];
+
+				handle_event(r, &m);
+				if (h->ev_head >= h->ev_n)
+					events_done(r);
+				continue;
+			}
+			if (!finish_moves(r))
+				continue;
+			/* by value: handling it may read more messages and move the queue */
+			struct fault f = h->fq[h->fq_head++];
+
+			handle_fault(r, &f);
+		}
+		(void)finish_moves(r);
+		if (!h->np)
+			return;
+		/* Retry the parked faults once; they may park again. */
+		old = h->parked;
+		n = h->np;
+		h->parked = NULL;
+		h->np = h->cap_p = 0;
+		for (i = 0; i < n; i++) {
+			handle_fault(r, &old[i]);
+			/* events read meanwhile go first */
+			while (h->ev_head < h->ev_n) {
+				struct uffd_msg m = h->ev[h->ev_head++];
+
+				handle_event(r, &m);
+				if (h->ev_head >= h->ev_n)
+					events_done(r);
+			}
+		}
+		free(old);
+		if (h->ev_head >= h->ev_n && h->fq_head >= h->fq_n)
+			return;
+	}
+}
+
+void *_zsr_handler_main(void *arg)
+{
+	struct zsr *r = arg;
+	struct zsr_hstate h;
+	uint64_t v;
+
+	memset(&h, 0, sizeof(h));
+	if (posix_memalign((void **)&h.buf, ZSR_PAGE, ZSR_PAGE) ||
+	    posix_memalign((void **)&h.zero, ZSR_PAGE, ZSR_PAGE)) {
+		fprintf(stderr, "zsmem region: handler out of memory\n");
+		abort();
+	}
+	memset(h.zero, 0, ZSR_PAGE);
+	r->hs = &h;
+	for (;;) {
+		struct pollfd p[2] = { { .fd = r->uffd, .events = POLLIN },
+				       { .fd = r->efd, .events = POLLIN } };
+
+		/* A parked fault is retried within 1 ms even if nobody kicks. */
+		(void)poll(p, 2, h.np ? 1 : -1);
+		if (atomic_load_explicit(&r->handler_stop, memory_order_relaxed))
+			break;
+		if (p[1].revents & POLLIN)
+			(void)!read(r->efd, &v, sizeof(v));
+		drain(r);
+		process(r);
+	}
+	r->hs = NULL;
+	free(h.ev);
+	free(h.fq);
+	free(h.parked);
+	free(h.buf);
+	free(h.zero);
+	return NULL;
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal declarations of the userfaultfd region (zsmem/region.h).
+ *
+ * Files: region.c (create, destroy, stats), handler.c (the fault and event thread),
+ * evict.c (eviction and the background reclaimer), prim.c (uffd ioctls, load and free
+ * of one copy; called by the three others, calls none of them).
+ *
+ * Actors:
+ *   handler   one thread per region; the only reader of the userfaultfd. Serves
+ *             missing faults and processes unmap / remove / remap events, in the order
+ *             the kernel delivers them.
+ *   evictors  any thread in zsr_reclaim() and the background reclaimer. An evictor owns
+ *             the pages it claimed (state EVICTING) until it commits them.
+ *
+ * Page states (struct zsr_page.state) and who moves them:
+ *   NONE      no contents: the next fault maps zeros           handler: -> RESIDENT
+ *   RESIDENT  mapped                                           evictor: -> EVICTING
+ *                                                              handler (remove): -> NONE
+ *   EVICTING  owned by one evictor; pte present and            evictor: -> EVICTED,
+ *             write-protected until its DONTNEED                         RESIDENT (abort),
+ *                                                                        NONE / GONE (dropped)
+ *   EVICTED   contents in {handle, len} or the same-fill word  handler: -> RESIDENT (fault),
+ *                                                                        NONE / GONE (events)
+ *   GONE      not part of the region any more (unmapped or moved away)
+ * Events never take a page away from an evictor: they set DROP_NONE / DROP_GONE / MOVED in
+ * `flags` and the evictor applies them at commit.
+ *
+ * Invariant (under r->lock): nr_resident == #RESIDENT + #EVICTING,
+ * nr_stored == #EVICTED with a pool object, nr_same == #EVICTED same-filled,
+ * compr_bytes == sum of len over EVICTED pool objects.
+ *
+ * Lock order: r->lock is a leaf: nothing is called with it held that may fault on the
+ * region, block on the handler, or take another lock (zs_* calls are made outside it).
+ */
+#ifndef ZSMEM_REGION_INTERNAL_H
+#define ZSMEM_REGION_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <zsmem/region.h>
+#include <zsmem/zsmalloc.h>
+
+#include "compress/zcomp.h"
+
+#define ZSR_PAGE		4096ul
+#define ZSR_BATCH		64u	/* pages per eviction batch (>= 33: one TLB flush per madvise) */
+#define ZSR_MIN_CAP		64u	/* smallest effective max_resident, pages */
+#define ZSR_THROTTLE_MS		20u	/* longest a fault waits for the reclaimer */
+
+enum zsr_state { PS_NONE, PS_RESIDENT, PS_EVICTING, PS_EVICTED, PS_GONE };
+
+enum zsr_flags {
+	PF_REF = 1u << 0,	/* CLOCK reference: set at fault-in, cleared by the hand */
+	PF_HOT = 1u << 1,	/* refaulted: one more pass before eviction */
+	PF_SAME = 1u << 2,	/* EVICTED: handle holds the repeated word, no pool object */
+	PF_RAW = 1u << 3,	/* EVICTED: pool object is the raw page (incompressible) */
+	PF_DROP_NONE = 1u << 4,	/* EVICTING: removed (DONTNEED) meanwhile: becomes NONE */
+	PF_DROP_GONE = 1u << 5,	/* EVICTING: unmapped meanwhile: becomes GONE */
+	PF_MOVED = 1u << 6,	/* EVICTING: mremap'd meanwhile: see struct zsr_move */
+	PF_FILLED = 1u << 7,	/* EVICTING + DROP_NONE: the handler mapped zeros since */
+	PF_ZAPPING = 1u << 8,	/* EVICTING: its evictor DONTNEEDs it now (contents in the copy) */
+};
+
+struct zsr_page {
+	unsigned long handle;	/* pool handle, or the same-fill word */
+	uint16_t len;		/* compressed length (4096 = raw) */
+	uint8_t state;
+	uint16_t flags;
+};
+
+/* A page moved out of the region by mremap while an evictor owned it (PF_MOVED): the
+ * evictor puts its contents back at `to` at commit. */
+struct zsr_move {
+	size_t idx;		/* the page's former index (GONE now or EVICTING) */
+	uintptr_t to;		/* where its contents belong now; 0 = dropped since */
+	bool ready;		/* the evictor is done: the handler may finish the move */
+	bool has_copy;		/* pe holds the contents (else they are mapped at `to`) */
+	struct zsr_page pe;	/* EVICTED-style entry when has_copy */
+};
+
+/* A DONTNEED range the region issues itself: its remove event is not an application's. */
+struct zsr_zap {
+	uintptr_t start, end;
+	bool used;		/* registered by an evictor, until its madvise returned */
+	bool consumed;		/* the handler has seen its remove event */
+};
+
+#define ZSR_MAX_ZAPS	256
+
+struct zsr {
+	uint8_t *base;
+	size_t size;
+	size_t nr_pages;
+	int uffd;
+	int efd;			/* eventfd: wakes the handler (stop, parked faults) */
+	bool user_mode_only;
+	bool deferred;
+	size_t cap;			/* max resident pages; 0 = no cap */
+
+	struct zs_pool *pool;
+	struct zcomp *comp;
+	size_t huge_size;		/* zs_huge_class_size: store raw from here */
+
+	pthread_mutex_t lock;		/* page table, counters, zaps, moves */
+	pthread_cond_t reclaim_cv;	/* reclaimer waits here */
+	struct zsr_page *pages;		/* nr_pages entries (mmap'd, lazily populated) */
+	size_t hand;			/* CLOCK hand */
+	uint64_t nr_resident, nr_stored, nr_same, nr_huge, compr_bytes;
+	uint64_t faults, refaults, evictions, dropped, throttled;
+	struct zsr_zap zaps[ZSR_MAX_ZAPS];
+	struct zsr_move *moves;
+	size_t nr_moves, cap_moves;
+	bool stop;			/* reclaimer: exit */
+	bool reclaim_wanted;
+
+	pthread_t handler, reclaimer;
+	bool have_reclaimer;
+	atomic_bool handler_stop;	/* relaxed flag; the eventfd write is the wakeup */
+	struct zsr_hstate *hs;		/* the handler thread's queues (handler only) */
+	/*
+	 * Read generations: the handler bumps read_gen before each read(2) of the uffd
+	 * and sets done_gen = read_gen whenever every event read so far is processed
+	 * (under r->lock, with a broadcast on events_cv). An evictor whose DONTNEED has
+	 * returned knows its remove event was read by a read numbered <= read_gen; once
+	 * done_gen reaches that, the handler has matched it against r->zaps.
+	 */
+	atomic_uint_fast64_t read_gen;
+	uint64_t done_gen;		/* under r->lock */
+	pthread_cond_t events_cv;
+};
+
+static inline size_t zsr_idx(const struct zsr *r, uintptr_t addr)
+{
+	return (addr - (uintptr_t)r->base) / ZSR_PAGE;
+}
+static inline bool zsr_in(const struct zsr *r, uintptr_t addr)
+{
+	return addr >= (uintptr_t)r->base && addr < (uintptr_t)r->base + r->size;
+}
+/* prim.c */
+/* Frees a pool object through the deferred path when enabled. Never under r->lock. */
+void _zsr_free_handle(struct zsr *r, unsigned long handle);
+/* Rebuilds a page from an EVICTED entry's {handle, len, flags} into buf: 0 or -EIO. */
+int _zsr_load(struct zsr *r, const struct zsr_page *pe, void *buf);
+/* Wakes the handler thread (eventfd). */
+void _zsr_kick_handler(struct zsr *r);
+/* UFFDIO_COPY / ZEROPAGE of one page, without waking the waiters (callers publish the
+ * page state, then _zsr_wake). 0 or -errno (-EEXIST, -ENOENT...). drain non-NULL (the
+ * handler): -EAGAIN is returned; NULL (evictors): retried until the event is read. */
+int _zsr_copy(struct zsr *r, uintptr_t dst, const void *src, bool wp, void (*drain)(struct zsr *));
+int _zsr_zeropage(struct zsr *r, uintptr_t dst, void (*drain)(struct zsr *));
+/* UFFDIO_WRITEPROTECT of [start, start+len): 0 or -errno; retries on EAGAIN. */
+int _zsr_wp(struct zsr *r, uintptr_t start, size_t len, bool protect, void (*drain)(struct zsr *));
+void _zsr_wake(struct zsr *r, uintptr_t start, size_t len);
+
+/* handler.c */
+struct zsr_hstate;
+void *_zsr_handler_main(void *arg);
+
+/* evict.c */
+long _zsr_evict(struct zsr *r, size_t want_pages);
+void *_zsr_reclaimer_main(void *arg);
+
+#endif
