@@ -54,9 +54,10 @@ static int parse_size_param(const char *key, const char *value, int64_t *out)
 {
 	int64_t v = nbdkit_parse_size(value);
 
-	if (v == -1)
-		return -1;	/* nbdkit_parse_size has said why */
-	(void)key;
+	if (v == -1) {
+		nbdkit_error("%s=%s: expected a size such as 4096, 512M or 4G", key, value);
+		return -1;
+	}
 	*out = v;
 	return 0;
 }
