@@ -41,6 +41,8 @@ int zsn_service_start(void);
 void zsn_service_stop(void);
 /* Asks the service thread to look at fragmentation now (after a flush, a trim). */
 void zsn_service_kick(void);
+/* A connection closed: its request buffers are free, time to give memory back. */
+void zsn_service_connection_closed(void);
 /* Writes the stats file (stats=) now: mm_stat, io_stat, bd_stat lines. */
 int zsn_write_stats(void);
 /*

@@ -16,10 +16,17 @@
  * runs zram_compact(). The threshold is relative to the waste left after the last
  * compaction (size-class rounding that compaction cannot remove), so a pool that
  * cannot be compacted further is not scanned again and again.
+ *
+ * Returning memory: when the pool has shrunk by 1 MiB or more since the last look, or a
+ * connection has closed, the thread calls glibc's malloc_trim(0). nbdkit's request
+ * buffers (up to threads x the largest request) and zram's scratch pages are malloc'd;
+ * freed, they stay resident in glibc's arenas until trimmed, and a RAM disk whose
+ * contents were just trimmed should give its memory back, not keep it for later.
  */
 #define _GNU_SOURCE	/* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +49,9 @@ static struct sigaction old_usr1;
 static volatile sig_atomic_t stats_wanted;
 static _Atomic bool stopping;
 static uint64_t waste_after_compact;	/* service thread only */
+static uint64_t pool_at_trim;		/* service thread only: pool bytes at the last trim */
+/* Set by .close (any thread), taken by the service thread; relaxed: a hint only. */
+static _Atomic bool trim_wanted;
 
 static void on_sigusr1(int sig)
 {
@@ -115,6 +125,29 @@ static void maybe_compact(void)
 		     (unsigned long long)waste, (unsigned long long)waste_after_compact);
 }
 
+static void maybe_trim(void)
+{
+	struct zram_mm_stat mm;
+
+	zram_get_mm_stat(zsn.zram, &mm);
+	if (atomic_exchange_explicit(&trim_wanted, false, memory_order_relaxed) ||
+	    mm.mem_used_total + MIN_WASTE <= pool_at_trim) {
+#ifdef __GLIBC__
+		malloc_trim(0);
+#endif
+		pool_at_trim = mm.mem_used_total;
+	} else if (mm.mem_used_total > pool_at_trim) {
+		/* Growth moves the mark up: the next shrink is measured from the top. */
+		pool_at_trim = mm.mem_used_total;
+	}
+}
+
+void zsn_service_connection_closed(void)
+{
+	atomic_store_explicit(&trim_wanted, true, memory_order_relaxed);
+	zsn_service_kick();
+}
+
 static void *service_main(void *arg)
 {
 	struct pollfd p = { .fd = wake_pipe[0], .events = POLLIN };
@@ -131,6 +164,7 @@ static void *service_main(void *arg)
 			zsn_write_stats();
 		}
 		maybe_compact();
+		maybe_trim();
 	}
 	return NULL;
 }

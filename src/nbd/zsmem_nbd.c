@@ -254,6 +254,12 @@ static void *zsn_open(int readonly)
 	return &zsn;
 }
 
+static void zsn_close(void *h)
+{
+	(void)h;
+	zsn_service_connection_closed();
+}
+
 static int64_t zsn_get_size(void *h)
 {
 	(void)h;
@@ -521,6 +527,7 @@ static struct nbdkit_plugin plugin = {
 	.cleanup = zsn_cleanup,
 	.unload = zsn_unload,
 	.open = zsn_open,
+	.close = zsn_close,
 	.get_size = zsn_get_size,
 	.block_size = zsn_block_size,
 	.can_write = zsn_yes,
