@@ -295,17 +295,30 @@ ZS_API void zram_flush(struct zram *zram)
 
 static int read_locked(struct zram *zram, uint32_t index, void *page);
 
+/*
+ * Callers' pages may sit at any address (an NBD request at an odd offset): words are
+ * loaded and stored with memcpy, which compiles to plain moves, never as unsigned long
+ * lvalues, whose misaligned use is undefined.
+ */
+static inline unsigned long page_word(const unsigned char *p, size_t i)
+{
+	unsigned long v;
+
+	memcpy(&v, p + i * sizeof(v), sizeof(v));
+	return v;
+}
+
 static bool page_same_filled(const void *page, unsigned long *fill)
 {
-	const unsigned long *w = page;
-	const size_t n = ZRAM_PAGE_SIZE / sizeof(*w);
-	unsigned long v = w[0];
+	const unsigned char *p = page;
+	const size_t n = ZRAM_PAGE_SIZE / sizeof(unsigned long);
+	unsigned long v = page_word(p, 0);
 
 	/* The last word first: most pages that are not same-filled fail there at once. */
-	if (w[n - 1] != v)
+	if (page_word(p, n - 1) != v)
 		return false;
 	for (size_t i = 1; i < n - 1; i++)
-		if (w[i] != v)
+		if (page_word(p, i) != v)
 			return false;
 	*fill = v;
 	return true;
@@ -455,14 +468,14 @@ out:
 
 static void fill_page(void *page, unsigned long v)
 {
-	unsigned long *w = page;
+	unsigned char *p = page;
 
 	if (v == 0) {
 		memset(page, 0, ZRAM_PAGE_SIZE);
 		return;
 	}
-	for (size_t i = 0; i < ZRAM_PAGE_SIZE / sizeof(*w); i++)
-		w[i] = v;
+	for (size_t i = 0; i < ZRAM_PAGE_SIZE; i += sizeof(v))
+		memcpy(p + i, &v, sizeof(v));	/* see page_word() */
 }
 
 int _zram_read_from_pool(struct zram *zram, uint32_t index, uint32_t flags, void *page)
