@@ -5,12 +5,25 @@
 #
 # Environment (set by CTest): ZSMEM_NBD_PLUGIN (the .so), ZSMEM_NBD_PRELOAD (sanitizer
 # runtime to preload into nbdkit when the plugin is built with ASan, else empty).
+# Under ASan, nbdkit runs with detect_leaks=0: LeakSanitizer's exit scan of the
+# uninstrumented nbdkit (and its TLS libraries) takes seconds to tens of seconds even
+# with nbdkit's own plugins; zram's and zsmalloc's leaks are checked by their unit tests
+# in the same stage. Memory errors and UBSan reports in the plugin still fail the test.
+# Also under ASan only: a server that does not exit within 10 s of SIGTERM is killed
+# without failing the test. With the ASan runtime preloaded, nbdkit starts with glibc's
+# __libc_setlocale_lock already corrupt (seen with nbdkit's own memory plugin too), and
+# p11-kit's destructor can then wait on it at exit, after nbdkit's (and the plugin's)
+# cleanup has run; reports of memory errors are printed when they happen, not at exit.
 set -euo pipefail
 
 PLUGIN=${ZSMEM_NBD_PLUGIN:?ZSMEM_NBD_PLUGIN not set}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 T=$(mktemp -d "${TMPDIR:-/tmp}/zsmem-nbd.XXXXXX")
 SERVERS=()
+
+if [ -n "${ZSMEM_NBD_PRELOAD:-}" ]; then
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+fi
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -82,15 +95,21 @@ start_server() {
 	URI="nbd+unix:///?socket=$SOCK"
 }
 
-# stop_server: SIGTERM the last server and wait for it (its cleanup runs: stats, ASan).
+# stop_server: SIGTERM the last server and wait for it (its cleanup runs: stats file).
 stop_server() {
-	local pid=$PID i
+	local pid=$PID i n=200
+	[ -n "${ZSMEM_NBD_PRELOAD:-}" ] && n=100
 	kill -TERM "$pid"
-	for i in $(seq 200); do
+	for i in $(seq $n); do
 		alive "$pid" || { wait "$pid" || true; return 0; }
 		sleep 0.1
 	done
 	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	if [ -n "${ZSMEM_NBD_PRELOAD:-}" ]; then
+		echo "note: nbdkit under ASan stuck at exit (see the top of nbd_lib.sh): killed"
+		return 0
+	fi
 	fail "nbdkit $pid did not exit within 20 s"
 }
 
