@@ -9,7 +9,7 @@
 # uninstrumented nbdkit (and its TLS libraries) takes seconds to tens of seconds even
 # with nbdkit's own plugins; zram's and zsmalloc's leaks are checked by their unit tests
 # in the same stage. Memory errors and UBSan reports in the plugin still fail the test.
-# Also under ASan only: a server that does not exit within 10 s of SIGTERM is killed
+# Also under ASan only: a server that does not exit within 5 s of SIGTERM is killed
 # without failing the test. With the ASan runtime preloaded, nbdkit starts with glibc's
 # __libc_setlocale_lock already corrupt (seen with nbdkit's own memory plugin too), and
 # p11-kit's destructor can then wait on it at exit, after nbdkit's (and the plugin's)
@@ -98,7 +98,7 @@ start_server() {
 # stop_server: SIGTERM the last server and wait for it (its cleanup runs: stats file).
 stop_server() {
 	local pid=$PID i n=200
-	[ -n "${ZSMEM_NBD_PRELOAD:-}" ] && n=100
+	[ -n "${ZSMEM_NBD_PRELOAD:-}" ] && n=50
 	kill -TERM "$pid"
 	for i in $(seq $n); do
 		alive "$pid" || { wait "$pid" || true; return 0; }
