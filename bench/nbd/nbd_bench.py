@@ -68,7 +68,16 @@ class Server:
         """The empty-disk floor is measured after one client has written, read and
         trimmed 1 MiB and gone: code paths paged in, nbdkit's thread arenas made."""
         h = nbd.NBD()
-        h.connect_uri(self.uri)
+        # The socket file appears at bind(), a moment before nbdkit listens.
+        for attempt in range(300):
+            try:
+                h.connect_uri(self.uri)
+                break
+            except nbd.Error:
+                if attempt == 299 or self.proc.poll() is not None:
+                    raise
+                time.sleep(0.05)
+                h = nbd.NBD()
         buf = bytearray((b"warm-up page " * 316)[:PAGE])
         for p in range(256):
             h.pwrite(buf, p * PAGE)
@@ -162,6 +171,13 @@ def main():
     if not corpus or not os.path.exists(corpus):
         raise SystemExit("no corpus and no generated pages")
     tmp = tempfile.mkdtemp(prefix="zsmem-nbd-bench.")
+    try:
+        run(a, corpus, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(a, corpus, tmp):
     src = os.path.join(tmp, "corpus.bin")
     size = os.path.getsize(corpus)
     if a.mib:
@@ -254,7 +270,6 @@ def main():
             r["trim_back_to_floor_s"] = reached
         finally:
             s.stop()
-    shutil.rmtree(tmp)
     json.dump(res, sys.stdout, indent=1)
     print()
 
