@@ -55,6 +55,6 @@ URI: $uri
   nbdinfo '$uri'
   nbdcopy disk.img '$uri'                    # write an image into it
   qemu-img convert -O raw '$uri' copy.img
-  mkdir -p mnt && nbdfuse mnt/disk '$uri' &  # the disk as a file: mnt/disk
+  mkdir -p mnt && nbdfuse mnt '$uri' &        # the disk as a file: mnt/nbd
 stop: scripts/serve.sh --stop
 MSG
