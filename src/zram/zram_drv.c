@@ -11,93 +11,16 @@
  *   3. zs_malloc, then the mem_limit check on the pool's new size
  *   4. copy into the object
  *   5. slot lock: extract the old content, install the new, unlock; zs_free the old
+ * zram_write_partial() runs the same steps with the slot lock held from the read of the
+ * old page to the install (read-modify-write).
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "zram_internal.h"
 
-static _Thread_local char zram_error[256];
-
-void _zram_set_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(zram_error, sizeof(zram_error), fmt, ap);
-	va_end(ap);
-}
-
-void _zram_clear_error(void)
-{
-	zram_error[0] = '\0';
-}
-
-ZS_API const char *zram_last_error(void)
-{
-	return zram_error;
-}
-
-uint64_t _zram_mono_sec(void)
-{
-	struct timespec ts;
-
-	/* Coarse is enough for idle ages in seconds, and cheaper on every access. */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec;
-}
-
-uint32_t _zram_now(struct zram *zram)
-{
-	return (uint32_t)(_zram_mono_sec() - zram->epoch_sec);
-}
-
-void _zram_update_used_max(struct zram *zram, uint64_t pages)
-{
-	_Atomic uint64_t *max = &zram->stats.max_used_pages;
-	uint64_t cur = atomic_load_explicit(max, memory_order_relaxed);
-
-	while (pages > cur &&
-	       !atomic_compare_exchange_weak_explicit(max, &cur, pages, memory_order_relaxed,
-						      memory_order_relaxed))
-		;
-}
-
 /* ---------------------------------------------------------------------------------- */
-/* Slot free: the metadata part (under the slot lock) and the pool part.               */
-
-unsigned long _zram_slot_free_extract(struct zram *zram, uint32_t index)
-{
-	struct zram_slot *slot = &zram->slots[index];
-	uint32_t flags = slot_flags(zram, index);
-	unsigned long handle = 0;
-
-	if (flags & ZRAM_WB) {
-		_zram_wb_free_block(zram, slot->handle);
-		zram_stat_dec(&zram->stats.bd_count);
-	} else if (flags & ZRAM_SAME) {
-		zram_stat_dec(&zram->stats.same_pages);
-		zram_stat_dec(&zram->stats.pages_stored);
-	} else if (slot->handle) {
-		handle = slot->handle;
-		if (flags & ZRAM_HUGE)
-			zram_stat_dec(&zram->stats.huge_pages);
-		zram_stat_sub(&zram->stats.compr_data_size, flags & ZRAM_SIZE_MASK);
-		zram_stat_dec(&zram->stats.pages_stored);
-		if (slot_prio(flags))
-			zram_stat_dec(&zram->stats.prio_slots[slot_prio(flags)]);
-	}
-	if (flags & ZRAM_IDLE)
-		zram_stat_dec(&zram->stats.idle_pages);
-	if (flags & ZRAM_INCOMPRESSIBLE)
-		zram_stat_dec(&zram->stats.incompressible);
-	slot->handle = 0;
-	slot->ac_time = 0;
-	slot_update_flags(zram, index, ZRAM_CONTENT_FLAGS, 0);
-	return handle;
-}
+/* Slot free: lock, extract (zram_slot.c), unlock, then the pool part.                 */
 
 /* Frees whatever the slot holds: lock, extract, unlock, zs_free outside the lock. */
 static void slot_free_locked_wait(struct zram *zram, uint32_t index)
@@ -138,9 +61,9 @@ static bool drain_extract(struct zram *zram, uint32_t index, unsigned long *hand
 /* Counted once per buffer: the drain runs beside writers that share these lines. */
 static void drain_account(struct zram *zram, unsigned int done, unsigned int stale)
 {
-	zram_stat_add(&zram->stats.drained_slots, done);
+	zsm_add_relaxed(&zram->stats.drained_slots, done);
 	if (stale)
-		zram_stat_add(&zram->stats.drain_stale, stale);
+		zsm_add_relaxed(&zram->stats.drain_stale, stale);
 }
 
 /*
@@ -197,15 +120,15 @@ const struct zs_deferred_ops _zram_ops_plain = {
 /* ---------------------------------------------------------------------------------- */
 /* zram_slot_free_notify                                                               */
 
-static _Atomic unsigned int next_shard;
+static unsigned int next_shard;
 static _Thread_local unsigned int shard_plus1;	/* 0 = not assigned yet */
 
-/* This thread's shard: threads are spread round-robin on their first notify. */
+/* This thread's shard: threads are spread round-robin on their first notify (relaxed:
+ * the counter only spreads them; any interleaving gives a valid shard). */
 static struct zram_stat_shard *zram_my_shard(struct zram *zram)
 {
 	if (!shard_plus1)
-		shard_plus1 = 1 + atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) %
-				      ZRAM_STAT_SHARDS;
+		shard_plus1 = 1 + zsm_fetch_add_relaxed(&next_shard, 1) % ZRAM_STAT_SHARDS;
 	return &zram->shards[shard_plus1 - 1];
 }
 
@@ -215,7 +138,7 @@ static void notify_sync(struct zram *zram, uint32_t index, bool only_pending)
 	unsigned long handle;
 
 	if (!slot_trylock(zram, index)) {
-		zram_stat_inc(&zram->stats.miss_free);
+		zsm_add_relaxed(&zram->stats.miss_free, 1);
 		return;
 	}
 	if (only_pending && !(slot_flags(zram, index) & ZRAM_FREE_PENDING)) {
@@ -238,8 +161,7 @@ static void notify_percpu(struct zram *zram, uint32_t index)
 	 * hand-over of the buffer to the drain worker is a release/acquire pair, so the
 	 * drain, which reads the flag under the slot lock, sees it set.
 	 */
-	old = atomic_fetch_or_explicit(&zram->slots[index].flags, ZRAM_FREE_PENDING,
-				       memory_order_relaxed);
+	old = zsm_fetch_or_relaxed(&zram->slots[index].flags, ZRAM_FREE_PENDING);
 	if (old & ZRAM_FREE_PENDING)
 		return;		/* already queued, and not rewritten since */
 	/* The framework counts pushes and fallbacks: no shared counter on this path. */
@@ -253,7 +175,7 @@ static void notify_handle_deferred(struct zram *zram, uint32_t index)
 	unsigned long handle;
 
 	if (!slot_trylock(zram, index)) {
-		zram_stat_inc(&zram->stats.miss_free);
+		zsm_add_relaxed(&zram->stats.miss_free, 1);
 		return;
 	}
 	handle = _zram_slot_free_extract(zram, index);
@@ -268,7 +190,7 @@ ZS_API void zram_slot_free_notify(struct zram *zram, uint32_t index)
 {
 	if (index >= zram->nr_pages)
 		return;
-	zram_stat_inc(&zram_my_shard(zram)->notify_free);
+	zsm_add_relaxed(&zram_my_shard(zram)->notify_free, 1);
 	switch (zram->free_mode) {
 	case ZRAM_FREE_PERCPU_GROUPED:
 	case ZRAM_FREE_PERCPU_PLAIN:
@@ -293,12 +215,10 @@ ZS_API void zram_flush(struct zram *zram)
 /* ---------------------------------------------------------------------------------- */
 /* Write                                                                               */
 
-static int read_locked(struct zram *zram, uint32_t index, void *page);
-
 /*
  * Callers' pages may sit at any address (an NBD request at an odd offset): words are
- * loaded and stored with memcpy, which compiles to plain moves, never as unsigned long
- * lvalues, whose misaligned use is undefined.
+ * loaded with memcpy, which compiles to plain moves, never through an unsigned long
+ * lvalue, whose misaligned use is undefined.
  */
 static inline unsigned long page_word(const unsigned char *p, size_t i)
 {
@@ -311,7 +231,7 @@ static inline unsigned long page_word(const unsigned char *p, size_t i)
 static bool page_same_filled(const void *page, unsigned long *fill)
 {
 	const unsigned char *p = page;
-	const size_t n = ZRAM_PAGE_SIZE / sizeof(unsigned long);
+	const size_t n = ZSM_PAGE_SIZE / sizeof(unsigned long);
 	unsigned long v = page_word(p, 0);
 
 	/* The last word first: most pages that are not same-filled fail there at once. */
@@ -325,41 +245,15 @@ static bool page_same_filled(const void *page, unsigned long *fill)
 }
 
 /*
- * Under the slot lock: replaces the content and accounts for it; returns the old
- * handle to zs_free. The counters move under the lock so that a concurrent free of
- * the same slot never sees them below zero.
- */
-static unsigned long slot_install(struct zram *zram, uint32_t index, unsigned long handle,
-				  uint32_t flags)
-{
-	unsigned long old = _zram_slot_free_extract(zram, index);
-
-	zram->slots[index].handle = handle;
-	zram->slots[index].ac_time = _zram_now(zram);
-	slot_update_flags(zram, index, ZRAM_CONTENT_FLAGS, flags);
-	zram_stat_inc(&zram->stats.pages_stored);
-	if (flags & ZRAM_SAME) {
-		zram_stat_inc(&zram->stats.same_pages);
-		return old;
-	}
-	zram_stat_add(&zram->stats.compr_data_size, flags & ZRAM_SIZE_MASK);
-	if (flags & ZRAM_HUGE) {
-		zram_stat_inc(&zram->stats.huge_pages);
-		zram_stat_inc(&zram->stats.huge_pages_since);
-	}
-	return old;
-}
-
-/*
- * Steps 1-4 of the write path: turns page into what slot_install() takes (the fill
- * word and SAME, or a new pool object holding the compressed or raw page). Touches no
- * slot, so it runs outside the slot lock for whole-page writes and inside it for
+ * Steps 1-4 of the write path: turns page into what _zram_slot_install() takes (the
+ * fill word and SAME, or a new pool object holding the compressed or raw page). Touches
+ * no slot, so it runs outside the slot lock for whole-page writes and inside it for
  * zram_write_partial(). 0, or -ENOMEM (nothing allocated).
  */
 static int store_prepare(struct zram *zram, const void *page, unsigned long *handle,
 			 uint32_t *flags)
 {
-	unsigned char buf[ZRAM_PAGE_SIZE];
+	unsigned char buf[ZSM_PAGE_SIZE];
 	const void *src = buf;
 	uint64_t pages, limit;
 	unsigned long fill;
@@ -372,13 +266,13 @@ static int store_prepare(struct zram *zram, const void *page, unsigned long *han
 	}
 
 	/* A result that does not fit below the huge class is of no use: store raw. */
-	len = zcomp_compress(zram->comps[0], page, ZRAM_PAGE_SIZE, buf,
+	len = zcomp_compress(zram->comps[0], page, ZSM_PAGE_SIZE, buf,
 			     zram->huge_class_size - 1);
 	*flags = (uint32_t)len;
 	if (len == 0) {
 		src = page;
-		len = ZRAM_PAGE_SIZE;
-		*flags = ZRAM_PAGE_SIZE | ZRAM_HUGE;
+		len = ZSM_PAGE_SIZE;
+		*flags = ZSM_PAGE_SIZE | ZRAM_HUGE;
 	}
 
 	*handle = zs_malloc(zram->pool, len);
@@ -387,7 +281,7 @@ static int store_prepare(struct zram *zram, const void *page, unsigned long *han
 	/* As the kernel: the limit is checked on the pool's size with the new object. */
 	pages = zs_get_total_pages(zram->pool);
 	_zram_update_used_max(zram, pages);
-	limit = atomic_load_explicit(&zram->limit_pages, memory_order_relaxed);
+	limit = zsm_load_relaxed(&zram->limit_pages);
 	if (limit && pages > limit) {
 		zs_free(zram->pool, *handle);
 		return -ENOMEM;
@@ -402,22 +296,79 @@ ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 	uint32_t flags;
 
 	if (index >= zram->nr_pages) {
-		zram_stat_inc(&zram->stats.invalid_io);
-		zram_stat_inc(&zram->stats.failed_writes);
+		zsm_add_relaxed(&zram->stats.invalid_io, 1);
+		zsm_add_relaxed(&zram->stats.failed_writes, 1);
 		return -EINVAL;
 	}
-	zram_stat_inc(&zram->stats.num_writes);
+	zsm_add_relaxed(&zram->stats.num_writes, 1);
 
 	if (store_prepare(zram, page, &handle, &flags)) {
-		zram_stat_inc(&zram->stats.failed_writes);
+		zsm_add_relaxed(&zram->stats.failed_writes, 1);
 		return -ENOMEM;
 	}
 	slot_lock(zram, index);
-	old = slot_install(zram, index, handle, flags);
+	old = _zram_slot_install(zram, index, handle, flags);
 	slot_unlock(zram, index);
 	if (old)
 		zs_free(zram->pool, old);
 	return 0;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Read                                                                                */
+
+/*
+ * Under the slot lock: the slot's page into page. A FREE_PENDING slot is dead (its
+ * content is unspecified until rewritten) and reads as zeros, as it will once drained,
+ * so that a reader sees the same page before and after the drain. 0 or -EIO.
+ */
+static int read_locked(struct zram *zram, uint32_t index, void *page)
+{
+	uint32_t flags = slot_flags(zram, index);
+	int ret;
+
+	if (flags & ZRAM_FREE_PENDING) {
+		memset(page, 0, ZSM_PAGE_SIZE);
+		return 0;
+	}
+	if (flags & ZRAM_WB) {
+		ret = _zram_bdev_read(zram, zram->slots[index].handle, page);
+		if (!ret)
+			zsm_add_relaxed(&zram->stats.bd_reads, 1);
+	} else {
+		ret = _zram_slot_read(zram, index, flags, page);
+	}
+	return ret;
+}
+
+ZS_API int zram_read_page(struct zram *zram, uint32_t index, void *page)
+{
+	uint32_t flags;
+	int ret;
+
+	if (index >= zram->nr_pages) {
+		zsm_add_relaxed(&zram->stats.invalid_io, 1);
+		zsm_add_relaxed(&zram->stats.failed_reads, 1);
+		return -EINVAL;
+	}
+	zsm_add_relaxed(&zram->stats.num_reads, 1);
+
+	/* The lock is held across the decompression: the object must not be freed under us. */
+	slot_lock(zram, index);
+	ret = read_locked(zram, index, page);
+	flags = slot_flags(zram, index);
+	if (slot_allocated(zram, index, flags) && !(flags & ZRAM_FREE_PENDING)) {
+		zram->slots[index].ac_time = _zram_now(zram);
+		if (flags & ZRAM_IDLE) {
+			slot_update_flags(zram, index, ZRAM_IDLE, 0);
+			zsm_sub_relaxed(&zram->stats.idle_pages, 1);
+		}
+	}
+	slot_unlock(zram, index);
+
+	if (ret)
+		zsm_add_relaxed(&zram->stats.failed_reads, 1);
+	return ret;
 }
 
 /*
@@ -429,17 +380,17 @@ ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 ZS_API int zram_write_partial(struct zram *zram, uint32_t index, uint32_t offset,
 			      const void *buf, uint32_t len)
 {
-	unsigned char page[ZRAM_PAGE_SIZE];
+	unsigned char page[ZSM_PAGE_SIZE];
 	unsigned long handle, old;
 	uint32_t flags;
 	int ret;
 
-	if (index >= zram->nr_pages || offset > ZRAM_PAGE_SIZE || len > ZRAM_PAGE_SIZE - offset) {
-		zram_stat_inc(&zram->stats.invalid_io);
-		zram_stat_inc(&zram->stats.failed_writes);
+	if (index >= zram->nr_pages || offset > ZSM_PAGE_SIZE || len > ZSM_PAGE_SIZE - offset) {
+		zsm_add_relaxed(&zram->stats.invalid_io, 1);
+		zsm_add_relaxed(&zram->stats.failed_writes, 1);
 		return -EINVAL;
 	}
-	zram_stat_inc(&zram->stats.num_writes);
+	zsm_add_relaxed(&zram->stats.num_writes, 1);
 
 	slot_lock(zram, index);
 	ret = read_locked(zram, index, page);
@@ -452,116 +403,21 @@ ZS_API int zram_write_partial(struct zram *zram, uint32_t index, uint32_t offset
 	ret = store_prepare(zram, page, &handle, &flags);
 	if (ret)
 		goto out;
-	old = slot_install(zram, index, handle, flags);
+	old = _zram_slot_install(zram, index, handle, flags);
 	slot_unlock(zram, index);
 	if (old)
 		zs_free(zram->pool, old);
 	return 0;
 out:
 	slot_unlock(zram, index);
-	zram_stat_inc(&zram->stats.failed_writes);
-	return ret;
-}
-
-/* ---------------------------------------------------------------------------------- */
-/* Read                                                                                */
-
-static void fill_page(void *page, unsigned long v)
-{
-	unsigned char *p = page;
-
-	if (v == 0) {
-		memset(page, 0, ZRAM_PAGE_SIZE);
-		return;
-	}
-	for (size_t i = 0; i < ZRAM_PAGE_SIZE; i += sizeof(v))
-		memcpy(p + i, &v, sizeof(v));	/* see page_word() */
-}
-
-int _zram_read_from_pool(struct zram *zram, uint32_t index, uint32_t flags, void *page)
-{
-	unsigned char local[ZRAM_PAGE_SIZE];
-	unsigned long handle = zram->slots[index].handle;
-	size_t size = flags & ZRAM_SIZE_MASK;
-	const void *src;
-	int ret;
-
-	if (flags & ZRAM_SAME) {
-		fill_page(page, handle);
-		return 0;
-	}
-	if (!handle) {
-		memset(page, 0, ZRAM_PAGE_SIZE);
-		return 0;
-	}
-	if (flags & ZRAM_HUGE) {
-		zs_obj_read(zram->pool, handle, page, ZRAM_PAGE_SIZE);
-		return 0;
-	}
-	src = zs_obj_read_begin(zram->pool, handle, size, local);
-	ret = zcomp_decompress(zram->comps[slot_prio(flags)], src, size, page, ZRAM_PAGE_SIZE);
-	zs_obj_read_end(zram->pool, handle, src);
-	return ret ? -EIO : 0;
-}
-
-/*
- * Under the slot lock: the slot's page into page. A FREE_PENDING slot is dead (its
- * content is unspecified until rewritten) and reads as zeros, as it would once drained,
- * so that a reader sees the same page before and after the drain. 0 or -EIO.
- */
-static int read_locked(struct zram *zram, uint32_t index, void *page)
-{
-	uint32_t flags = slot_flags(zram, index);
-	int ret;
-
-	if (flags & ZRAM_FREE_PENDING) {
-		memset(page, 0, ZRAM_PAGE_SIZE);
-		return 0;
-	}
-	if (flags & ZRAM_WB) {
-		ret = _zram_wb_read(zram, zram->slots[index].handle, page);
-		if (!ret)
-			zram_stat_inc(&zram->stats.bd_reads);
-	} else {
-		ret = _zram_read_from_pool(zram, index, flags, page);
-	}
-	return ret;
-}
-
-ZS_API int zram_read_page(struct zram *zram, uint32_t index, void *page)
-{
-	uint32_t flags;
-	int ret;
-
-	if (index >= zram->nr_pages) {
-		zram_stat_inc(&zram->stats.invalid_io);
-		zram_stat_inc(&zram->stats.failed_reads);
-		return -EINVAL;
-	}
-	zram_stat_inc(&zram->stats.num_reads);
-
-	/* The lock is held across the decompression: the object must not be freed under us. */
-	slot_lock(zram, index);
-	ret = read_locked(zram, index, page);
-	flags = slot_flags(zram, index);
-	if (slot_allocated(zram, index, flags) && !(flags & ZRAM_FREE_PENDING)) {
-		zram->slots[index].ac_time = _zram_now(zram);
-		if (flags & ZRAM_IDLE) {
-			slot_update_flags(zram, index, ZRAM_IDLE, 0);
-			zram_stat_dec(&zram->stats.idle_pages);
-		}
-	}
-	slot_unlock(zram, index);
-
-	if (ret)
-		zram_stat_inc(&zram->stats.failed_reads);
+	zsm_add_relaxed(&zram->stats.failed_writes, 1);
 	return ret;
 }
 
 ZS_API int zram_discard(struct zram *zram, uint32_t index, uint32_t nr_pages)
 {
 	if (index >= zram->nr_pages || nr_pages > zram->nr_pages - index) {
-		zram_stat_inc(&zram->stats.invalid_io);
+		zsm_add_relaxed(&zram->stats.invalid_io, 1);
 		return -EINVAL;
 	}
 	for (uint32_t i = 0; i < nr_pages; i++)
@@ -569,6 +425,9 @@ ZS_API int zram_discard(struct zram *zram, uint32_t index, uint32_t nr_pages)
 	return 0;
 }
 
+
+/* ---------------------------------------------------------------------------------- */
+/* Extents                                                                             */
 
 /* Under the slot lock: what a reader of the slot would find, and where it lives. */
 static enum zram_extent_type slot_extent_type(struct zram *zram, uint32_t index)
