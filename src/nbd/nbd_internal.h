@@ -8,7 +8,6 @@
 #define ZSMEM_NBD_INTERNAL_H
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -31,7 +30,7 @@ struct zsn {
 	/* Serialises reclaim (flush, compact, writeback) between writers that hit
 	 * mem_limit at once: one reclaims, the others then retry. */
 	pthread_mutex_t reclaim_lock;
-	_Atomic uint64_t reclaims;	/* reclaim passes run, for the debug log */
+	uint64_t reclaims;		/* reclaim passes run (zsm_add_relaxed) */
 };
 
 extern struct zsn zsn;

@@ -3,9 +3,9 @@
  * The plugin's service thread: the stats file on SIGUSR1, compaction, and the reclaim
  * that writers run when mem_limit stops them.
  *
- * SIGUSR1: the handler only write()s one byte to a non-blocking self-pipe (write is
- * async-signal-safe, errno is saved and restored, and a full pipe drops the byte, which
- * is harmless: a wake-up is already pending). The service thread poll()s the pipe and
+ * SIGUSR1: the handler only write()s one byte ('s') to a non-blocking self-pipe (write
+ * is async-signal-safe, errno is saved and restored). Kicks write at most one byte until
+ * the thread has read it, so the pipe never fills and no 's' is dropped. The service thread poll()s the pipe and
  * does the real work (formatting, file I/O, zram calls), none of which is allowed in a
  * signal handler.
  *
@@ -36,6 +36,7 @@
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
 
+#include "common/atomics.h"
 #include "nbd_internal.h"
 
 #define TICK_MS		200
@@ -45,13 +46,14 @@ static int wake_pipe[2] = { -1, -1 };
 static pthread_t service;
 static bool service_running;
 static struct sigaction old_usr1;
-/* Set by the handler, read by the thread: a lock-free atomic is signal-safe. */
-static volatile sig_atomic_t stats_wanted;
-static _Atomic bool stopping;
+static bool stopping;			/* zsm_* atomics */
 static uint64_t waste_after_compact;	/* service thread only */
 static uint64_t pool_at_trim;		/* service thread only: pool bytes at the last trim */
 /* Set by .close (any thread), taken by the service thread; relaxed: a hint only. */
-static _Atomic bool trim_wanted;
+static bool trim_wanted;		/* zsm_* atomics */
+/* A 'k' is in the pipe: further kicks skip the write() (relaxed: at worst one kick
+ * too many or one left to the next tick). */
+static bool kick_pending;
 
 static void on_sigusr1(int sig)
 {
@@ -59,8 +61,7 @@ static void on_sigusr1(int sig)
 	ssize_t r;
 
 	(void)sig;
-	stats_wanted = 1;
-	r = write(wake_pipe[1], "s", 1);
+	r = write(wake_pipe[1], "s", 1);	/* 's': the stats file is wanted */
 	(void)r;	/* EAGAIN: the pipe is full, the thread will wake anyway */
 	errno = saved;
 }
@@ -130,7 +131,7 @@ static void maybe_trim(void)
 	struct zram_mm_stat mm;
 
 	zram_get_mm_stat(zsn.zram, &mm);
-	if (atomic_exchange_explicit(&trim_wanted, false, memory_order_relaxed) ||
+	if (zsm_xchg_relaxed(&trim_wanted, false) ||
 	    mm.mem_used_total + MIN_WASTE <= pool_at_trim) {
 #ifdef __GLIBC__
 		malloc_trim(0);
@@ -144,7 +145,7 @@ static void maybe_trim(void)
 
 void zsn_service_connection_closed(void)
 {
-	atomic_store_explicit(&trim_wanted, true, memory_order_relaxed);
+	zsm_store_relaxed(&trim_wanted, true);
 	zsn_service_kick();
 }
 
@@ -153,16 +154,18 @@ static void *service_main(void *arg)
 	struct pollfd p = { .fd = wake_pipe[0], .events = POLLIN };
 
 	(void)arg;
-	while (!atomic_load_explicit(&stopping, memory_order_acquire)) {
+	while (!zsm_load_acquire(&stopping)) {
+		bool stats = false;
 		char buf[64];
+		ssize_t n;
 
+		/* Bytes: 's' from the SIGUSR1 handler, 'k' kicks, 'q' at stop. */
 		if (poll(&p, 1, TICK_MS) > 0)
-			while (read(wake_pipe[0], buf, sizeof(buf)) > 0)
-				;
-		if (stats_wanted) {
-			stats_wanted = 0;
+			while ((n = read(wake_pipe[0], buf, sizeof(buf))) > 0)
+				stats = stats || memchr(buf, 's', (size_t)n);
+		zsm_store_relaxed(&kick_pending, false);
+		if (stats)
 			zsn_write_stats();
-		}
 		maybe_compact();
 		maybe_trim();
 	}
@@ -204,7 +207,7 @@ void zsn_service_stop(void)
 	if (zsn.cfg.stats)
 		sigaction(SIGUSR1, &old_usr1, NULL);
 	/* Release: the thread's acquire load then sees stopping before it returns. */
-	atomic_store_explicit(&stopping, true, memory_order_release);
+	zsm_store_release(&stopping, true);
 	r = write(wake_pipe[1], "q", 1);
 	(void)r;
 	pthread_join(service, NULL);
@@ -218,7 +221,7 @@ void zsn_service_kick(void)
 {
 	ssize_t r;
 
-	if (wake_pipe[1] < 0)
+	if (wake_pipe[1] < 0 || zsm_xchg_relaxed(&kick_pending, true))
 		return;
 	r = write(wake_pipe[1], "k", 1);
 	(void)r;	/* EAGAIN: a wake-up is pending already */
@@ -237,7 +240,7 @@ bool zsn_reclaim(void)
 	bool progress;
 
 	pthread_mutex_lock(&zsn.reclaim_lock);
-	atomic_fetch_add_explicit(&zsn.reclaims, 1, memory_order_relaxed);	/* a count */
+	zsm_add_relaxed(&zsn.reclaims, 1);	/* a count: orders nothing */
 	/* Another writer may have made room meanwhile. */
 	progress = zs_get_total_pages(zram_pool(zsn.zram)) < before;
 	if (!progress) {
@@ -261,5 +264,7 @@ bool zsn_reclaim(void)
 		progress = zs_get_total_pages(zram_pool(zsn.zram)) < before;
 	}
 	pthread_mutex_unlock(&zsn.reclaim_lock);
+	nbdkit_debug("zsmem: reclaim pass %llu: %s", (unsigned long long)zsn.reclaims,
+		     progress ? "room made" : "nothing to free");
 	return progress;
 }
