@@ -22,7 +22,9 @@ For each server (fresh for each measure group), over a Unix socket:
                  the last trim). The floor: the server's RSS after a warm-up client wrote,
                  read and trimmed 1 MiB and disconnected (code paged in, nbdkit's thread
                  arenas made), the same for every server.
-Timings are medians of --reps runs. Prints one JSON object.
+Timings are medians of --reps runs, interleaved across the servers; the server's CPU
+seconds (user + system) for each nbdcopy pass are recorded beside them. Prints one JSON
+object.
 """
 import argparse
 import json
@@ -97,6 +99,13 @@ class Server:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+
+
+def cpu_s(pid):
+    """User + system CPU seconds of a process so far (noise-free next to the timings)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timed(cmd):
@@ -201,37 +210,57 @@ def run(a, corpus, tmp):
            "loadavg": open("/proc/loadavg").read().split()[:3], "servers": {}}
     mb = size / 1e6
     n = 0
-    for name, (plugin, args) in servers.items():
-        r = res["servers"][name] = {}
-        full = name != "zsmem-zstd"	# zstd: only the memory figure
-        # Throughput: a fresh server per repetition, so every write starts empty.
-        w, rd, w4 = [], [], []
-        for rep in range(a.reps if full else 1):
+    thr = {name: {"w": [], "rd": [], "w4": [], "cpu_w": [], "cpu_rd": []} for name in servers}
+    # Throughput: repetitions interleaved across the servers (A B C D, A B C D, ...), so
+    # that a change of the machine's load hits them alike; a fresh server per write.
+    for rep in range(a.reps):
+        for name, (plugin, args) in servers.items():
+            r = res["servers"].setdefault(name, {})
+            t = thr[name]
+            full = name != "zsmem-zstd"	# zstd: only the memory figure
+            if not full and rep:
+                continue
             s = Server(tmp, f"{name}{n}", args, plugin)
             n += 1
             try:
-                w.append(mb / timed(["nbdcopy", src, s.uri]))
+                c0 = cpu_s(s.proc.pid)
+                t["w"].append(mb / timed(["nbdcopy", src, s.uri]))
+                t["cpu_w"].append(cpu_s(s.proc.pid) - c0)
                 if rep == 0:
                     time.sleep(0.5)
                     r["rss_fresh_kib"] = s.fresh
                     r["rss_fill_kib"] = settle(s, 1.0)
                     r["rss_per_byte"] = (r["rss_fill_kib"] - s.fresh) * 1024 / size
                 if full:
-                    rd.append(mb / timed(["nbdcopy", "--no-extents", s.uri, "null:"]))
+                    c0 = cpu_s(s.proc.pid)
+                    t["rd"].append(mb / timed(["nbdcopy", "--no-extents", s.uri, "null:"]))
+                    t["cpu_rd"].append(cpu_s(s.proc.pid) - c0)
             finally:
                 s.stop()
             if full:
                 s = Server(tmp, f"{name}{n}", args, plugin)
                 n += 1
                 try:
-                    w4.append(mb / timed(["nbdcopy", "--request-size=4096", src, s.uri]))
+                    t["w4"].append(mb / timed(["nbdcopy", "--request-size=4096", src, s.uri]))
                 finally:
                     s.stop()
-        r["write_mbs"] = statistics.median(w)
-        if not full:
+    for name, (plugin, args) in servers.items():
+        r, t = res["servers"][name], thr[name]
+        r["write_mbs"] = statistics.median(t["w"])
+        r["write_all_mbs"] = t["w"]
+        r["server_cpu_s_write"] = statistics.median(t["cpu_w"])
+        if name == "zsmem-zstd":
             continue
-        r["read_mbs"] = statistics.median(rd)
-        r["write4k_mbs"] = statistics.median(w4)
+        r["read_mbs"] = statistics.median(t["rd"])
+        r["read_all_mbs"] = t["rd"]
+        r["server_cpu_s_read"] = statistics.median(t["cpu_rd"])
+        r["write4k_mbs"] = statistics.median(t["w4"])
+        r["write4k_all_mbs"] = t["w4"]
+
+    for name, (plugin, args) in servers.items():
+        if name == "zsmem-zstd":
+            continue
+        r = res["servers"][name]
         # fio, overwrite and trims on one filled server.
         s = Server(tmp, f"{name}{n}", args, plugin)
         n += 1

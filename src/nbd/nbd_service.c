@@ -126,16 +126,37 @@ static void maybe_compact(void)
 		     (unsigned long long)waste, (unsigned long long)waste_after_compact);
 }
 
+static void give_back(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 static void maybe_trim(void)
 {
+	static unsigned int quiet_ticks;	/* service thread only */
 	struct zram_mm_stat mm;
 
 	zram_get_mm_stat(zsn.zram, &mm);
 	if (zsm_xchg_relaxed(&trim_wanted, false) ||
 	    mm.mem_used_total + MIN_WASTE <= pool_at_trim) {
-#ifdef __GLIBC__
-		malloc_trim(0);
-#endif
+		give_back();
+		pool_at_trim = mm.mem_used_total;
+		quiet_ticks = 2;
+	} else if (quiet_ticks && --quiet_ticks == 0) {
+		/*
+		 * Two ticks after the last big free, when the trims have stopped: the
+		 * deferred framework has dropped its extra buffer pages by now, and
+		 * zsmalloc may still hold freed pages for its next batched madvise;
+		 * compaction releases those, then glibc gives the buffers back.
+		 */
+		if (mm.mem_used_total > mm.compr_data_size + MIN_WASTE) {
+			zram_compact(zsn.zram);
+			waste_after_compact = pool_waste();
+		}
+		give_back();
+		zram_get_mm_stat(zsn.zram, &mm);
 		pool_at_trim = mm.mem_used_total;
 	} else if (mm.mem_used_total > pool_at_trim) {
 		/* Growth moves the mark up: the next shrink is measured from the top. */
