@@ -83,7 +83,9 @@ static int zsn_config(const char *key, const char *value)
 			nbdkit_error("compressor=%s: expected lz4, lz4hc, zstd or lzo", value);
 			return -1;
 		}
-		zsn.cfg.compressor = value;
+		/* Points to a literal: nbdkit's strings need not outlive this call. */
+		zsn.cfg.compressor = !strcmp(value, "lz4") ? "lz4" : !strcmp(value, "lz4hc") ?
+				     "lz4hc" : !strcmp(value, "zstd") ? "zstd" : "lzo";
 		return 0;
 	}
 	if (!strcmp(key, "level")) {
