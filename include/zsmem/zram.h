@@ -39,7 +39,7 @@ struct zram;
 /*
  * How zram_slot_free_notify() frees a slot. In every mode the notify counts notify_free
  * and the slot's content is dead once it returns: the caller must not read it again
- * before rewriting it (until the drain it may still read as the old page). A write or
+ * before rewriting it (it reads as zeros, before the drain as after). A write or
  * discard of a notified slot frees the dead content at once, and a later drain of its
  * index then does nothing (counted in zram_ext_stat.drain_stale). zram_flush() returns
  * when every queued free has reached the pool (mem_used_total drops as zsmalloc gives
@@ -128,9 +128,20 @@ ZS_API const char *zram_free_mode_name(enum zram_free_mode mode);
  * content). An old content of the slot is freed (also one written back).
  */
 ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page);
-/* Loads one 4 KiB page; an empty slot reads as zeros. 0, or -EINVAL (index past disksize),
- * -EIO (corrupt data or a failing backing file); failed_reads counted on every error. */
+/* Loads one 4 KiB page; an empty slot, or one notified free, reads as zeros. 0, or
+ * -EINVAL (index past disksize), -EIO (corrupt data or a failing backing file);
+ * failed_reads counted on every error. */
 ZS_API int zram_read_page(struct zram *zram, uint32_t index, void *page);
+/*
+ * Writes len bytes of buf at byte offset of slot index (offset + len <= 4096; buf NULL
+ * writes zeros): the slot's page is read, modified and stored again under the slot lock,
+ * so concurrent partial writes of one page never lose each other's bytes. An empty,
+ * discarded or notified slot counts as a zero page. 0, -EINVAL (bad index or range;
+ * failed_writes counted), -EIO (the old page could not be read), -ENOMEM (as
+ * zram_write_page; the slot keeps its old content). Counts one write.
+ */
+ZS_API int zram_write_partial(struct zram *zram, uint32_t index, uint32_t offset,
+			      const void *buf, uint32_t len);
 /* Frees nr_pages slots from index (a range that reaches past disksize: -EINVAL, nothing
  * freed). Waits for each slot's lock. */
 ZS_API int zram_discard(struct zram *zram, uint32_t index, uint32_t nr_pages);
@@ -139,6 +150,21 @@ ZS_API int zram_discard(struct zram *zram, uint32_t index, uint32_t nr_pages);
 ZS_API void zram_slot_free_notify(struct zram *zram, uint32_t index);
 /* Returns once every slot free queued before the call has been done (no-op when sync). */
 ZS_API void zram_flush(struct zram *zram);
+
+/*
+ * Extents (for block-status queries, e.g. NBD's): what slot index holds, and how many
+ * consecutive slots from index, at most nr, hold the same kind. Each slot is looked at
+ * under its lock; the answer is a snapshot per slot, not of the whole range.
+ */
+enum zram_extent_type {
+	ZRAM_EXTENT_EMPTY,	/* never written, discarded or notified free: zeros, no memory */
+	ZRAM_EXTENT_ZERO,	/* same-filled with zero: reads as zeros, no pool memory */
+	ZRAM_EXTENT_SAME,	/* same-filled with a non-zero word: no pool memory */
+	ZRAM_EXTENT_DATA,	/* compressed, raw (huge) or written back */
+};
+/* The run length (>= 1), or -EINVAL (index past disksize, nr 0). */
+ZS_API int64_t zram_get_extent(struct zram *zram, uint32_t index, uint32_t nr,
+			       enum zram_extent_type *type);
 
 /* ---------------------------------------------------------------------------------- */
 /* Controls                                                                            */

@@ -10,11 +10,30 @@
 
 #include "zram_internal.h"
 
-/* O_DIRECT files need an aligned buffer; pages from callers may be anywhere. */
-static _Thread_local unsigned char wb_bounce[ZSM_PAGE_SIZE] __attribute__((aligned(4096)));
+/*
+ * O_DIRECT files need an aligned buffer; pages from callers may be anywhere. One page
+ * per thread, allocated on first use and freed at thread exit: a 4 KiB-aligned
+ * _Thread_local array would make the library's static TLS block too large for dlopen()
+ * (the nbdkit plugin: "cannot allocate memory in static TLS block").
+ */
+static pthread_key_t bounce_key;
+static pthread_once_t bounce_once = PTHREAD_ONCE_INIT;
+static _Thread_local unsigned char *wb_bounce;
+
+static void bounce_key_make(void)
+{
+	pthread_key_create(&bounce_key, free);
+}
 
 unsigned char *_zram_bdev_bounce(void)
 {
+	if (!wb_bounce) {
+		pthread_once(&bounce_once, bounce_key_make);
+		wb_bounce = aligned_alloc(ZSM_PAGE_SIZE, ZSM_PAGE_SIZE);
+		if (!wb_bounce)
+			abort();	/* one page: as the stack page it replaces */
+		pthread_setspecific(bounce_key, wb_bounce);
+	}
 	return wb_bounce;
 }
 
@@ -57,6 +76,7 @@ void _zram_bdev_free_block(struct zram *zram, uint64_t block)
 
 int _zram_bdev_read(struct zram *zram, uint64_t block, void *page)
 {
+	unsigned char *wb_bounce = _zram_bdev_bounce();
 	ssize_t n = pread(zram->backing_fd, wb_bounce, ZSM_PAGE_SIZE,
 			  (off_t)(block * ZSM_PAGE_SIZE));
 

@@ -11,6 +11,8 @@
  *   3. zs_malloc, then the mem_limit check on the pool's new size
  *   4. copy into the object
  *   5. slot lock: extract the old content, install the new, unlock; zs_free the old
+ * zram_write_partial() runs the same steps with the slot lock held from the read of the
+ * old page to the install (read-modify-write).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -217,32 +219,87 @@ ZS_API void zram_flush(struct zram *zram)
 /* ---------------------------------------------------------------------------------- */
 /* Write                                                                               */
 
+/*
+ * Callers' pages may sit at any address (an NBD request at an odd offset): words are
+ * loaded with memcpy, which compiles to plain moves, never through an unsigned long
+ * lvalue, whose misaligned use is undefined.
+ */
+static inline unsigned long page_word(const unsigned char *p, size_t i)
+{
+	unsigned long v;
+
+	memcpy(&v, p + i * sizeof(v), sizeof(v));
+	return v;
+}
+
 static bool page_same_filled(const void *page, unsigned long *fill)
 {
-	const unsigned long *w = page;
-	const size_t n = ZSM_PAGE_SIZE / sizeof(*w);
-	unsigned long v = w[0];
+	const unsigned char *p = page;
+	const size_t n = ZSM_PAGE_SIZE / sizeof(unsigned long);
+	unsigned long v = page_word(p, 0);
 
 	/* The last word first: most pages that are not same-filled fail there at once. */
-	if (w[n - 1] != v)
+	if (page_word(p, n - 1) != v)
 		return false;
 	for (size_t i = 1; i < n - 1; i++)
-		if (w[i] != v)
+		if (page_word(p, i) != v)
 			return false;
 	*fill = v;
 	return true;
 }
 
-ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
+/*
+ * Steps 1-4 of the write path: turns page into what _zram_slot_install() takes (the
+ * fill word and SAME, or a new pool object holding the compressed or raw page). Touches
+ * no slot, so it runs outside the slot lock for whole-page writes and inside it for
+ * zram_write_partial(). 0, or -ENOMEM (nothing allocated).
+ */
+static int store_prepare(struct zram *zram, const void *page, unsigned long *handle,
+			 uint32_t *flags)
 {
 	/* NULL rule: zsmem/zsmalloc.h */
 	if (!zram || !page)
 		return -EINVAL;
 	unsigned char buf[ZSM_PAGE_SIZE];
 	const void *src = buf;
-	unsigned long fill, handle, old;
 	uint64_t pages, limit;
+	unsigned long fill;
 	size_t len;
+
+	if (page_same_filled(page, &fill)) {
+		*handle = fill;
+		*flags = ZRAM_SAME;
+		return 0;
+	}
+
+	/* A result that does not fit below the huge class is of no use: store raw. */
+	len = zcomp_compress(zram->comps[0], page, ZSM_PAGE_SIZE, buf,
+			     zram->huge_class_size - 1);
+	*flags = (uint32_t)len;
+	if (len == 0) {
+		src = page;
+		len = ZSM_PAGE_SIZE;
+		*flags = ZSM_PAGE_SIZE | ZRAM_HUGE;
+	}
+
+	*handle = zs_malloc(zram->pool, len);
+	if (!*handle)
+		return -ENOMEM;
+	/* As the kernel: the limit is checked on the pool's size with the new object. */
+	pages = zs_get_total_pages(zram->pool);
+	_zram_update_used_max(zram, pages);
+	limit = zsm_load_relaxed(&zram->limit_pages);
+	if (limit && pages > limit) {
+		zs_free(zram->pool, *handle);
+		return -ENOMEM;
+	}
+	zs_obj_write(zram->pool, *handle, src, len);
+	return 0;
+}
+
+ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
+{
+	unsigned long handle, old;
 	uint32_t flags;
 
 	if (index >= zram->nr_pages) {
@@ -252,52 +309,44 @@ ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 	}
 	zsm_add_relaxed(&zram->stats.num_writes, 1);
 
-	if (page_same_filled(page, &fill)) {
-		slot_lock(zram, index);
-		old = _zram_slot_install(zram, index, fill, ZRAM_SAME);
-		slot_unlock(zram, index);
-		if (old)
-			zs_free(zram->pool, old);
-		return 0;
+	if (store_prepare(zram, page, &handle, &flags)) {
+		zsm_add_relaxed(&zram->stats.failed_writes, 1);
+		return -ENOMEM;
 	}
-
-	/* A result that does not fit below the huge class is of no use: store raw. */
-	len = zcomp_compress(zram->comps[0], page, ZSM_PAGE_SIZE, buf,
-			     zram->huge_class_size - 1);
-	flags = (uint32_t)len;
-	if (len == 0) {
-		src = page;
-		len = ZSM_PAGE_SIZE;
-		flags = ZSM_PAGE_SIZE | ZRAM_HUGE;
-	}
-
-	handle = zs_malloc(zram->pool, len);
-	if (!handle)
-		goto nomem;
-	/* As the kernel: the limit is checked on the pool's size with the new object. */
-	pages = zs_get_total_pages(zram->pool);
-	_zram_update_used_max(zram, pages);
-	limit = zsm_load_relaxed(&zram->limit_pages);
-	if (limit && pages > limit) {
-		zs_free(zram->pool, handle);
-		goto nomem;
-	}
-	zs_obj_write(zram->pool, handle, src, len);
-
 	slot_lock(zram, index);
 	old = _zram_slot_install(zram, index, handle, flags);
 	slot_unlock(zram, index);
 	if (old)
 		zs_free(zram->pool, old);
 	return 0;
-
-nomem:
-	zsm_add_relaxed(&zram->stats.failed_writes, 1);
-	return -ENOMEM;
 }
 
 /* ---------------------------------------------------------------------------------- */
 /* Read                                                                                */
+
+/*
+ * Under the slot lock: the slot's page into page. A FREE_PENDING slot is dead (its
+ * content is unspecified until rewritten) and reads as zeros, as it will once drained,
+ * so that a reader sees the same page before and after the drain. 0 or -EIO.
+ */
+static int read_locked(struct zram *zram, uint32_t index, void *page)
+{
+	uint32_t flags = slot_flags(zram, index);
+	int ret;
+
+	if (flags & ZRAM_FREE_PENDING) {
+		memset(page, 0, ZSM_PAGE_SIZE);
+		return 0;
+	}
+	if (flags & ZRAM_WB) {
+		ret = _zram_bdev_read(zram, zram->slots[index].handle, page);
+		if (!ret)
+			zsm_add_relaxed(&zram->stats.bd_reads, 1);
+	} else {
+		ret = _zram_slot_read(zram, index, flags, page);
+	}
+	return ret;
+}
 
 ZS_API int zram_read_page(struct zram *zram, uint32_t index, void *page)
 {
@@ -315,15 +364,9 @@ ZS_API int zram_read_page(struct zram *zram, uint32_t index, void *page)
 
 	/* The lock is held across the decompression: the object must not be freed under us. */
 	slot_lock(zram, index);
+	ret = read_locked(zram, index, page);
 	flags = slot_flags(zram, index);
-	if (flags & ZRAM_WB) {
-		ret = _zram_bdev_read(zram, zram->slots[index].handle, page);
-		if (!ret)
-			zsm_add_relaxed(&zram->stats.bd_reads, 1);
-	} else {
-		ret = _zram_slot_read(zram, index, flags, page);
-	}
-	if (slot_allocated(zram, index, flags)) {
+	if (slot_allocated(zram, index, flags) && !(flags & ZRAM_FREE_PENDING)) {
 		zram->slots[index].ac_time = _zram_now(zram);
 		if (flags & ZRAM_IDLE) {
 			slot_update_flags(zram, index, ZRAM_IDLE, 0);
@@ -334,6 +377,49 @@ ZS_API int zram_read_page(struct zram *zram, uint32_t index, void *page)
 
 	if (ret)
 		zsm_add_relaxed(&zram->stats.failed_reads, 1);
+	return ret;
+}
+
+/*
+ * Read, modify, write under the slot lock, so that two partial writes of different
+ * bytes of one page never lose each other's bytes. The compression and zs_malloc run
+ * under the slot lock (allowed by the lock order slot -> pool); only writers and
+ * readers of this one slot wait for it.
+ */
+ZS_API int zram_write_partial(struct zram *zram, uint32_t index, uint32_t offset,
+			      const void *buf, uint32_t len)
+{
+	unsigned char page[ZSM_PAGE_SIZE];
+	unsigned long handle, old;
+	uint32_t flags;
+	int ret;
+
+	if (index >= zram->nr_pages || offset > ZSM_PAGE_SIZE || len > ZSM_PAGE_SIZE - offset) {
+		zsm_add_relaxed(&zram->stats.invalid_io, 1);
+		zsm_add_relaxed(&zram->stats.failed_writes, 1);
+		return -EINVAL;
+	}
+	zsm_add_relaxed(&zram->stats.num_writes, 1);
+
+	slot_lock(zram, index);
+	ret = read_locked(zram, index, page);
+	if (ret)
+		goto out;
+	if (buf)
+		memcpy(page + offset, buf, len);
+	else
+		memset(page + offset, 0, len);
+	ret = store_prepare(zram, page, &handle, &flags);
+	if (ret)
+		goto out;
+	old = _zram_slot_install(zram, index, handle, flags);
+	slot_unlock(zram, index);
+	if (old)
+		zs_free(zram->pool, old);
+	return 0;
+out:
+	slot_unlock(zram, index);
+	zsm_add_relaxed(&zram->stats.failed_writes, 1);
 	return ret;
 }
 
@@ -350,3 +436,45 @@ ZS_API int zram_discard(struct zram *zram, uint32_t index, uint32_t nr_pages)
 	return 0;
 }
 
+
+/* ---------------------------------------------------------------------------------- */
+/* Extents                                                                             */
+
+/* Under the slot lock: what a reader of the slot would find, and where it lives. */
+static enum zram_extent_type slot_extent_type(struct zram *zram, uint32_t index)
+{
+	uint32_t flags = slot_flags(zram, index);
+
+	if ((flags & ZRAM_FREE_PENDING) || !slot_allocated(zram, index, flags))
+		return ZRAM_EXTENT_EMPTY;
+	if (flags & ZRAM_SAME)
+		return zram->slots[index].handle ? ZRAM_EXTENT_SAME : ZRAM_EXTENT_ZERO;
+	return ZRAM_EXTENT_DATA;
+}
+
+ZS_API int64_t zram_get_extent(struct zram *zram, uint32_t index, uint32_t nr,
+			       enum zram_extent_type *type)
+{
+	enum zram_extent_type first = ZRAM_EXTENT_EMPTY;
+	uint32_t n;
+
+	if (index >= zram->nr_pages || nr == 0)
+		return -EINVAL;
+	if (nr > zram->nr_pages - index)
+		nr = zram->nr_pages - index;
+	for (n = 0; n < nr; n++) {
+		enum zram_extent_type t;
+
+		/* Each slot under its own lock: a consistent view of that slot (its flags
+		 * and its fill word), never of the range, as for any concurrent reader. */
+		slot_lock(zram, index + n);
+		t = slot_extent_type(zram, index + n);
+		slot_unlock(zram, index + n);
+		if (n == 0)
+			first = t;
+		else if (t != first)
+			break;
+	}
+	*type = first;
+	return n;
+}

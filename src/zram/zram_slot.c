@@ -66,16 +66,18 @@ unsigned long _zram_slot_install(struct zram *zram, uint32_t index, unsigned lon
 	return old;
 }
 
+/* The caller's page may sit at any address: stored word by word with memcpy (plain
+ * moves), never through an unsigned long lvalue, whose misaligned use is undefined. */
 static void fill_page(void *page, unsigned long v)
 {
-	unsigned long *w = page;
+	unsigned char *p = page;
 
 	if (v == 0) {
 		memset(page, 0, ZSM_PAGE_SIZE);
 		return;
 	}
-	for (size_t i = 0; i < ZSM_PAGE_SIZE / sizeof(*w); i++)
-		w[i] = v;
+	for (size_t i = 0; i < ZSM_PAGE_SIZE; i += sizeof(v))
+		memcpy(p + i, &v, sizeof(v));
 }
 
 int _zram_slot_read(struct zram *zram, uint32_t index, uint32_t flags, void *page)
