@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,10 +51,13 @@ struct result {
 	int threads;
 	double write_mbps, read_mbps;
 	double cpu_write_s, cpu_read_s;	/* process CPU seconds, median */
+	double flt_write, flt_read;	/* process minor page faults per phase, median */
+	double rss_write;		/* zsmem: RSS growth over the write phase, median */
 	struct zram_mm_stat mm;
 	bool ok;			/* content verified (or not verified) */
 	char skip[128];			/* why a kernel run was skipped */
 	double w[MAX_REPS], rd[MAX_REPS], cw[MAX_REPS], cr[MAX_REPS];
+	double fw[MAX_REPS], fr[MAX_REPS], rw[MAX_REPS];
 	int n;				/* repetitions done */
 };
 
@@ -74,11 +78,23 @@ struct phase_job {
 	pthread_barrier_t *bar;
 };
 
+static long minflt(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) ? 0 : ru.ru_minflt;
+}
+
+/* Minor faults of the process during the last phase run_jobs() timed: the page
+ * faults are counted exactly, whatever else the machine is doing. */
+static long phase_faults;
+
 /* Runs jobs[0..nthreads) (each `size` bytes, a struct phase_job first) with fn over
  * units split evenly; returns the last error seen, and wall and CPU seconds. */
 static int run_jobs(void *jobs, size_t size, int nthreads, size_t units, void *(*fn)(void *),
 		    double *wall, double *cpu)
 {
+	long f0;
 	pthread_t th[MAX_THREADS];
 	pthread_barrier_t bar;
 	uint64_t t0, c0;
@@ -94,6 +110,7 @@ static int run_jobs(void *jobs, size_t size, int nthreads, size_t units, void *(
 		h->bar = &bar;
 		pthread_create(&th[t], NULL, fn, h);
 	}
+	f0 = minflt();
 	c0 = bench_cpu_ns();
 	t0 = bench_now_ns();
 	pthread_barrier_wait(&bar);
@@ -106,6 +123,7 @@ static int run_jobs(void *jobs, size_t size, int nthreads, size_t units, void *(
 	}
 	*wall = (double)(bench_now_ns() - t0) / 1e9;
 	*cpu = (double)(bench_cpu_ns() - c0) / 1e9;	/* with the kernel: its work, as our sys time */
+	phase_faults = minflt() - f0;
 	pthread_barrier_destroy(&bar);
 	return err;
 }
@@ -154,6 +172,7 @@ static void bench_zsmem(const struct opts *o, const struct bench_pages *ps, uint
 		.comp_algorithm = r->algo,
 		.comp_level = strcmp(r->algo, "zstd") ? 0 : o->level,
 	};
+	uint64_t rss0 = bench_rss_bytes();
 	struct zram *z = zram_create(&cfg);
 	double wall, cpu;
 	int err;
@@ -169,6 +188,9 @@ static void bench_zsmem(const struct opts *o, const struct bench_pages *ps, uint
 	}
 	r->w[r->n] = bytes / wall / 1e6;
 	r->cw[r->n] = cpu;
+	r->fw[r->n] = (double)phase_faults;
+	/* Everything the device took, metadata included (the pages are not touched yet). */
+	r->rw[r->n] = (double)(bench_rss_bytes() - rss0);
 	zram_get_mm_stat(z, &r->mm);
 	err = run_phase(z, ps, out, r->threads, false, &wall, &cpu);
 	if (err) {
@@ -177,6 +199,7 @@ static void bench_zsmem(const struct opts *o, const struct bench_pages *ps, uint
 	}
 	r->rd[r->n] = bytes / wall / 1e6;
 	r->cr[r->n] = cpu;
+	r->fr[r->n] = (double)phase_faults;
 	r->n++;
 	if (o->verify && memcmp(out, ps->data, ps->nr * (size_t)BENCH_PAGE_SIZE))
 		r->ok = false;
@@ -315,6 +338,7 @@ static void bench_kernel(const struct opts *o, const struct bench_pages *ps, uin
 	err = kphase(fd, ps->data, bytes, r->threads, true, &wall, &cpu);
 	r->w[r->n] = (double)bytes / wall / 1e6;
 	r->cw[r->n] = cpu;
+	r->fw[r->n] = (double)phase_faults;
 	if (!err && !sysfs_read(ZDIR "mm_stat", buf, sizeof(buf)) &&
 	    sscanf(buf, "%llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
 		   &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]) == 9)
@@ -324,6 +348,7 @@ static void bench_kernel(const struct opts *o, const struct bench_pages *ps, uin
 		err = kphase(fd, out, bytes, r->threads, false, &wall, &cpu);
 	r->rd[r->n] = (double)bytes / wall / 1e6;
 	r->cr[r->n] = cpu;
+	r->fr[r->n] = (double)phase_faults;
 	close(fd);
 	sysfs_write(ZDIR "reset", "1");
 	if (err) {
@@ -444,6 +469,9 @@ int main(int argc, char **argv)
 		r->read_mbps = bench_median_d(r->rd, (size_t)r->n);
 		r->cpu_write_s = bench_median_d(r->cw, (size_t)r->n);
 		r->cpu_read_s = bench_median_d(r->cr, (size_t)r->n);
+		r->flt_write = bench_median_d(r->fw, (size_t)r->n);
+		r->flt_read = bench_median_d(r->fr, (size_t)r->n);
+		r->rss_write = bench_median_d(r->rw, (size_t)r->n);
 	}
 
 	printf("zram_bench: %zu pages (%.1f MiB) from %s, %d rep(s), medians\n", ps.nr,
@@ -500,6 +528,12 @@ int main(int argc, char **argv)
 			bench_json_dbl(&js, "read_mbps", r->read_mbps);
 			bench_json_dbl(&js, "write_cpu_s", r->cpu_write_s);
 			bench_json_dbl(&js, "read_cpu_s", r->cpu_read_s);
+			bench_json_dbl(&js, "write_faults", r->flt_write);
+			bench_json_dbl(&js, "read_faults", r->flt_read);
+			if (!strcmp(r->impl, "zsmem"))
+				bench_json_dbl(&js, "rss_over_compr",
+					       bench_ratio(r->rss_write,
+							   (double)r->mm.compr_data_size));
 			bench_json_u64(&js, "orig_data_size", r->mm.orig_data_size);
 			bench_json_u64(&js, "compr_data_size", r->mm.compr_data_size);
 			bench_json_u64(&js, "mem_used_total", r->mm.mem_used_total);
