@@ -4,7 +4,9 @@
 #   1. release build (-Werror), every test;
 #   2. ASan+UBSan build with the ZSMEM_DEBUG invariant checkers, every test;
 #   3. TSan build, the threaded tests;
-#   4. the threaded tests again with rseq disabled in glibc (the fallback push path).
+#   4. the threaded tests again with rseq disabled in glibc (the fallback push path);
+#   5. scripts/figures.sh --quick, so that the README's figure scripts cannot rot
+#      (a smoke run; no speed target is checked).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -27,5 +29,6 @@ TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 
 GLIBC_TUNABLES=glibc.pthread.rseq=0 \
 	run ctest --test-dir build/release --output-on-failure -L threaded -j"$jobs"
+FIGURES_OUT=build/figures-quick ZSMEM_BUILD=build/release run scripts/figures.sh --quick >/dev/null
 echo
 echo "all test stages passed"
