@@ -17,7 +17,7 @@ if [ $quick = 1 ]; then
 	"$build/bench/deferred/zsd_bench" --handles 4096 --reps 1 --runs 2000 --burst-mult 1 >"$tmp/zsd.txt"
 	bs_args=(-n 5000 -r 1 -c 512)
 else
-	"$build/bench/deferred/zsd_bench" --reps 9 >"$tmp/zsd.txt"
+	"$build/bench/deferred/zsd_bench" --reps 5 >"$tmp/zsd.txt"
 	bs_args=(-r 9)
 fi
 grep '^{' "$tmp/zsd.txt" | tail -1 >"$tmp/zsd.json"

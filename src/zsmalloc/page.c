@@ -53,20 +53,19 @@
 
 #include "zs_internal.h"
 
-static _Atomic long zs_fault_countdown;
+static long zs_fault_countdown;	/* atomic */
 
 void zs_fault_inject(long nth)
 {
-	atomic_store_explicit(&zs_fault_countdown, nth, memory_order_relaxed);
+	zsm_store_relaxed(&zs_fault_countdown, nth);
 }
 
 bool zs_fault(void)
 {
-	long v = atomic_load_explicit(&zs_fault_countdown, memory_order_relaxed);
+	long v = zsm_load_relaxed(&zs_fault_countdown);
 
 	while (v > 0) {
-		if (atomic_compare_exchange_weak_explicit(&zs_fault_countdown, &v, v - 1,
-				memory_order_relaxed, memory_order_relaxed))
+		if (zsm_cas_weak_relaxed(&zs_fault_countdown, &v, v - 1))
 			return v == 1;
 	}
 	return false;
@@ -81,7 +80,7 @@ int zs_pagesrc_init(struct zs_pool *pool)
 	ps->pidfd = -1;
 	pthread_mutex_init(&ps->lock, NULL);
 	pthread_cond_init(&ps->flushed, NULL);
-	zs_list_init(&ps->free_descs);
+	zsm_list_init(&ps->free_descs);
 	ps->desc_size = (sz + ZS_DESC_ALIGN - 1) & ~(size_t)(ZS_DESC_ALIGN - 1);
 	ps->dirty = zs_fault() ? NULL : malloc(3 * ZS_DIRTY_MAX * sizeof(uintptr_t));
 	if (!ps->dirty)
@@ -91,8 +90,8 @@ int zs_pagesrc_init(struct zs_pool *pool)
 	/* Optional (see zs_dontneed_iov): without it, one madvise per run. */
 	ps->pid = getpid();
 	ps->pidfd = (int)syscall(SYS_pidfd_open, ps->pid, 0);
-	atomic_init(&ps->pidfd_ok, ps->pidfd >= 0);
-	zs_counter_add(&pool->meta_bytes, 3 * ZS_DIRTY_MAX * sizeof(uintptr_t));
+	zsm_init(&ps->pidfd_ok, ps->pidfd >= 0);
+	zsm_add_relaxed(&pool->meta_bytes, 3 * ZS_DIRTY_MAX * sizeof(uintptr_t));
 	return 0;
 }
 
@@ -109,11 +108,11 @@ void zs_pagesrc_destroy(struct zs_pool *pool)
 		munmap(r->addr, r->len);
 		free(r);
 	}
-	while (!zs_list_empty(&ps->free_descs)) {
-		struct zs_list *n = ps->free_descs.next;
+	while (!zsm_list_empty(&ps->free_descs)) {
+		struct zsm_list *n = ps->free_descs.next;
 
-		zs_list_del(n);
-		free(zs_container_of(n, struct zspage, node));
+		zsm_list_del(n);
+		free(zsm_container_of(n, struct zspage, node));
 	}
 	free(ps->stack);
 	free(ps->dirty < ps->spare ? ps->dirty : ps->spare);
@@ -129,7 +128,7 @@ void zs_pagesrc_destroy(struct zs_pool *pool)
 static int zs_region_add(struct zs_pool *pool)
 {
 	struct zs_pagesrc *ps = &pool->pages;
-	size_t len = (size_t)ZS_REGION_PAGES * ZS_PAGE_SIZE;
+	size_t len = (size_t)ZS_REGION_PAGES * ZSM_PAGE_SIZE;
 	struct zs_region *r;
 	unsigned int k;
 	void *addr;
@@ -144,7 +143,7 @@ static int zs_region_add(struct zs_pool *pool)
 		st = zs_fault() ? NULL : realloc(ps->stack, cap * sizeof(*st));
 		if (!st)
 			return -ENOMEM;
-		zs_counter_add(&pool->meta_bytes, (cap - ps->cap) * sizeof(*st));
+		zsm_add_relaxed(&pool->meta_bytes, (cap - ps->cap) * sizeof(*st));
 		ps->stack = st;
 		ps->cap = cap;
 	}
@@ -162,9 +161,9 @@ static int zs_region_add(struct zs_pool *pool)
 	r->next = ps->regions;
 	ps->regions = r;
 	ps->mapped += ZS_REGION_PAGES;
-	zs_counter_add(&pool->meta_bytes, sizeof(*r));
+	zsm_add_relaxed(&pool->meta_bytes, sizeof(*r));
 	for (k = ZS_REGION_PAGES; k-- > 0;)
-		ps->stack[ps->nr++] = (uintptr_t)addr + (uintptr_t)k * ZS_PAGE_SIZE;
+		ps->stack[ps->nr++] = (uintptr_t)addr + (uintptr_t)k * ZSM_PAGE_SIZE;
 	return 0;
 }
 
@@ -182,7 +181,7 @@ static void zs_dontneed_iov(struct zs_pagesrc *ps, struct iovec *iov, size_t nio
 {
 	size_t k, done = 0;
 
-	if (ps->pidfd >= 0 && atomic_load_explicit(&ps->pidfd_ok, memory_order_relaxed) &&
+	if (ps->pidfd >= 0 && zsm_load_relaxed(&ps->pidfd_ok) &&
 	    getpid() == ps->pid) {
 		while (done < niov) {
 			long r = syscall(SYS_process_madvise, ps->pidfd, iov + done, niov - done,
@@ -192,7 +191,7 @@ static void zs_dontneed_iov(struct zs_pagesrc *ps, struct iovec *iov, size_t nio
 				if (errno == EINTR)
 					continue;
 				/* Not supported here: madvise from now on. */
-				atomic_store_explicit(&ps->pidfd_ok, false, memory_order_relaxed);
+				zsm_store_relaxed(&ps->pidfd_ok, false);
 				break;
 			}
 			/* r bytes were advised: skip the runs done, trim a partial one. */
@@ -309,7 +308,7 @@ static void zs_sort_pages(uintptr_t *a, size_t n, uintptr_t *tmp)
 		return;
 	}
 	bits = 64 - (unsigned int)__builtin_clzl(diff);
-	for (shift = ZS_PAGE_SHIFT; shift < bits; shift += 8) {
+	for (shift = ZSM_PAGE_SHIFT; shift < bits; shift += 8) {
 		size_t pos[256] = { 0 }, sum = 0, c;
 
 		for (i = 0; i < n; i++)
@@ -338,10 +337,10 @@ static void zs_pages_dontneed(struct zs_pagesrc *ps, uintptr_t *pages, size_t n,
 
 	zs_sort_pages(pages, n, tmp);
 	for (k = 1; k <= n; k++) {
-		if (k < n && pages[k] == pages[start] + (k - start) * ZS_PAGE_SIZE)
+		if (k < n && pages[k] == pages[start] + (k - start) * ZSM_PAGE_SIZE)
 			continue;
 		iov[niov].iov_base = (void *)pages[start];
-		iov[niov++].iov_len = (k - start) * ZS_PAGE_SIZE;
+		iov[niov++].iov_len = (k - start) * ZSM_PAGE_SIZE;
 		start = k;
 		if (niov == ZS_IOV_MAX || k == n) {
 			zs_dontneed_iov(ps, iov, niov);
@@ -410,7 +409,7 @@ void zs_pages_put(struct zs_pool *pool, const uintptr_t *pages, unsigned int n)
 		}
 	}
 	for (k = n; k-- > 0;)
-		ps->dirty[ps->nr_dirty++] = pages[k] & ~(uintptr_t)ZS_PAGE_MASK;
+		ps->dirty[ps->nr_dirty++] = pages[k] & ~(uintptr_t)ZSM_PAGE_MASK;
 	flush = ps->nr_dirty > ZS_DIRTY_MAX - ZS_PUT_BATCH;
 	pthread_mutex_unlock(&ps->lock);
 	if (flush)
@@ -431,8 +430,8 @@ void zs_pages_prefer_dirty(struct zs_pool *pool, uintptr_t *pages, unsigned int 
 
 	pthread_mutex_lock(&ps->lock);
 	for (k = 0; k < n && ps->nr_dirty; k++) {
-		ps->stack[ps->nr++] = pages[k] & ~(uintptr_t)ZS_PAGE_MASK;
-		pages[k] = ps->dirty[--ps->nr_dirty] | (pages[k] & ZS_PAGE_MASK);
+		ps->stack[ps->nr++] = pages[k] & ~(uintptr_t)ZSM_PAGE_MASK;
+		pages[k] = ps->dirty[--ps->nr_dirty] | (pages[k] & ZSM_PAGE_MASK);
 	}
 	zs_prefault_kick(pool);
 	pthread_mutex_unlock(&ps->lock);
@@ -448,7 +447,7 @@ static void zs_pages_put_clean(struct zs_pool *pool, const uintptr_t *pages, uns
 		return;
 	pthread_mutex_lock(&ps->lock);
 	for (k = n; k-- > 0;)	/* the lowest address on top */
-		ps->stack[ps->nr++] = pages[k] & ~(uintptr_t)ZS_PAGE_MASK;
+		ps->stack[ps->nr++] = pages[k] & ~(uintptr_t)ZSM_PAGE_MASK;
 	pthread_mutex_unlock(&ps->lock);
 }
 
@@ -462,7 +461,7 @@ void zs_pages_clean(struct zs_pool *pool, const uintptr_t *pages, unsigned int n
 	unsigned int k;
 
 	for (k = 0; k < n; k++)
-		addr[k] = pages[k] & ~(uintptr_t)ZS_PAGE_MASK;
+		addr[k] = pages[k] & ~(uintptr_t)ZSM_PAGE_MASK;
 	zs_pages_dontneed(&pool->pages, addr, n, NULL);
 }
 
@@ -472,9 +471,9 @@ struct zspage *zs_desc_get(struct zs_pool *pool)
 	struct zspage *zp = NULL;
 
 	pthread_mutex_lock(&ps->lock);
-	if (!zs_list_empty(&ps->free_descs)) {
-		zp = zs_container_of(ps->free_descs.next, struct zspage, node);
-		zs_list_del(&zp->node);
+	if (!zsm_list_empty(&ps->free_descs)) {
+		zp = zsm_container_of(ps->free_descs.next, struct zspage, node);
+		zsm_list_del(&zp->node);
 	}
 	pthread_mutex_unlock(&ps->lock);
 	if (zp)
@@ -487,9 +486,9 @@ struct zspage *zs_desc_get(struct zs_pool *pool)
 		return NULL;
 	}
 	memset(zp, 0, ps->desc_size);
-	atomic_init(&zp->lock, 0);	/* the only initialisation the lock ever gets */
-	zs_list_init(&zp->node);
-	zs_counter_add(&pool->meta_bytes, ps->desc_size);
+	zsm_init(&zp->lock, 0);	/* the only initialisation the lock ever gets */
+	zsm_list_init(&zp->node);
+	zsm_add_relaxed(&pool->meta_bytes, ps->desc_size);
 	return zp;
 }
 
@@ -498,7 +497,7 @@ void zs_desc_put(struct zs_pool *pool, struct zspage *zp)
 	struct zs_pagesrc *ps = &pool->pages;
 
 	pthread_mutex_lock(&ps->lock);
-	zs_list_add(&zp->node, &ps->free_descs);
+	zsm_list_add(&zp->node, &ps->free_descs);
 	pthread_mutex_unlock(&ps->lock);
 }
 
@@ -517,7 +516,7 @@ static void zs_zspage_take_pages(struct zspage *zp, uintptr_t *buf, unsigned int
 
 	for (k = 0; k < zp->nr_held; k++) {
 #ifdef ZSMEM_ASAN
-		ASAN_UNPOISON_MEMORY_REGION(zs_page_addr(zp, k), ZS_PAGE_SIZE);
+		ASAN_UNPOISON_MEMORY_REGION(zs_page_addr(zp, k), ZSM_PAGE_SIZE);
 #endif
 		if (k < zp->nr_pages)
 			buf[(*nbuf)++] = zp->page[k];
@@ -526,16 +525,16 @@ static void zs_zspage_take_pages(struct zspage *zp, uintptr_t *buf, unsigned int
 	}
 }
 
-static void zs_zspage_free_list(struct zs_pool *pool, struct zs_list *list)
+static void zs_zspage_free_list(struct zs_pool *pool, struct zsm_list *list)
 {
 	struct zs_pagesrc *ps = &pool->pages;
 	uintptr_t buf[ZS_PUT_BATCH], clean[ZS_PUT_BATCH];
 	unsigned long total = 0;
 	unsigned int nbuf = 0, nclean = 0;
-	struct zs_list *n;
+	struct zsm_list *n;
 
 	for (n = list->next; n != list; n = n->next) {
-		struct zspage *zp = zs_container_of(n, struct zspage, node);
+		struct zspage *zp = zsm_container_of(n, struct zspage, node);
 
 		if (nbuf + zp->nr_pages > ZS_PUT_BATCH) {
 			zs_pages_put(pool, buf, nbuf);
@@ -553,28 +552,28 @@ static void zs_zspage_free_list(struct zs_pool *pool, struct zs_list *list)
 	zs_pages_put_clean(pool, clean, nclean);
 	/* Every descriptor onto the free list, under one lock acquisition. */
 	pthread_mutex_lock(&ps->lock);
-	while (!zs_list_empty(list)) {
+	while (!zsm_list_empty(list)) {
 		n = list->next;
-		zs_list_del(n);
-		zs_list_add(n, &ps->free_descs);
+		zsm_list_del(n);
+		zsm_list_add(n, &ps->free_descs);
 	}
 	pthread_mutex_unlock(&ps->lock);
-	zs_counter_sub(&pool->total_pages, total);
+	zsm_sub_relaxed(&pool->total_pages, total);
 }
 
 /* Releases (or queues, with ZS_POOL_DEFER_ZSPAGE_FREE) every zspage on list. */
-void zs_zspage_release_list(struct zs_pool *pool, struct zs_list *list)
+void zs_zspage_release_list(struct zs_pool *pool, struct zsm_list *list)
 {
 	if (!(pool->flags & ZS_POOL_DEFER_ZSPAGE_FREE)) {
-		if (!zs_list_empty(list))
+		if (!zsm_list_empty(list))
 			zs_zspage_free_list(pool, list);
 		return;
 	}
-	while (!zs_list_empty(list)) {
-		struct zs_list *n = list->next;
+	while (!zsm_list_empty(list)) {
+		struct zsm_list *n = list->next;
 
-		zs_list_del(n);
-		zs_zspage_release(pool, zs_container_of(n, struct zspage, node));
+		zsm_list_del(n);
+		zs_zspage_release(pool, zsm_container_of(n, struct zspage, node));
 	}
 }
 
@@ -585,18 +584,18 @@ void zs_zspage_release(struct zs_pool *pool, struct zspage *zp)
 
 	if (pool->flags & ZS_POOL_DEFER_ZSPAGE_FREE) {
 		pthread_mutex_lock(&d->lock);
-		zs_list_add(&zp->node, d->queue.prev);
+		zsm_list_add(&zp->node, d->queue.prev);
 		pthread_cond_signal(&d->cond);
 		pthread_mutex_unlock(&d->lock);
 		return;
 	}
 #ifdef ZSMEM_ASAN
 	for (unsigned int k = 0; k < zp->nr_held; k++)
-		ASAN_UNPOISON_MEMORY_REGION(zs_page_addr(zp, k), ZS_PAGE_SIZE);
+		ASAN_UNPOISON_MEMORY_REGION(zs_page_addr(zp, k), ZSM_PAGE_SIZE);
 #endif
 	zs_pages_put(pool, zp->page, zp->nr_pages);
 	zs_pages_put_clean(pool, zp->page + zp->nr_pages, zp->nr_held - zp->nr_pages);
-	zs_counter_sub(&pool->total_pages, zp->nr_pages);
+	zsm_sub_relaxed(&pool->total_pages, zp->nr_pages);
 	zs_desc_put(pool, zp);	/* last: another thread may reuse it at once */
 }
 
@@ -616,9 +615,9 @@ static void zs_prefault_pages(const uintptr_t *pages, unsigned int n)
 	unsigned int k, start = 0;
 
 	for (k = 1; k <= n; k++) {
-		if (k < n && pages[k] == pages[k - 1] + ZS_PAGE_SIZE)
+		if (k < n && pages[k] == pages[k - 1] + ZSM_PAGE_SIZE)
 			continue;
-		madvise((void *)pages[start], (size_t)(k - start) * ZS_PAGE_SIZE,
+		madvise((void *)pages[start], (size_t)(k - start) * ZSM_PAGE_SIZE,
 			MADV_POPULATE_WRITE);
 		start = k;
 	}
@@ -676,33 +675,33 @@ static void *zs_prefault_worker(void *arg)
  * list lock, then each ps->lock; nothing takes the list lock under a ps->lock.
  */
 static pthread_mutex_t zs_pf_pools_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct zs_list zs_pf_pools = { &zs_pf_pools, &zs_pf_pools };
+static struct zsm_list zs_pf_pools = { &zs_pf_pools, &zs_pf_pools };
 static pthread_once_t zs_pf_once = PTHREAD_ONCE_INIT;
 
 static void zs_pf_prepare(void)
 {
-	struct zs_list *n;
+	struct zsm_list *n;
 
 	pthread_mutex_lock(&zs_pf_pools_lock);
 	for (n = zs_pf_pools.next; n != &zs_pf_pools; n = n->next)
-		pthread_mutex_lock(&zs_container_of(n, struct zs_pagesrc, pf_node)->lock);
+		pthread_mutex_lock(&zsm_container_of(n, struct zs_pagesrc, pf_node)->lock);
 }
 
 static void zs_pf_parent(void)
 {
-	struct zs_list *n;
+	struct zsm_list *n;
 
 	for (n = zs_pf_pools.next; n != &zs_pf_pools; n = n->next)
-		pthread_mutex_unlock(&zs_container_of(n, struct zs_pagesrc, pf_node)->lock);
+		pthread_mutex_unlock(&zsm_container_of(n, struct zs_pagesrc, pf_node)->lock);
 	pthread_mutex_unlock(&zs_pf_pools_lock);
 }
 
 static void zs_pf_child(void)
 {
-	struct zs_list *n;
+	struct zsm_list *n;
 
 	for (n = zs_pf_pools.next; n != &zs_pf_pools; n = n->next) {
-		struct zs_pagesrc *ps = zs_container_of(n, struct zs_pagesrc, pf_node);
+		struct zs_pagesrc *ps = zsm_container_of(n, struct zs_pagesrc, pf_node);
 
 		/* The allocating thread faults its pages itself again. */
 		ps->pf_running = false;
@@ -722,7 +721,7 @@ int zs_prefault_start(struct zs_pool *pool)
 	struct zs_pagesrc *ps = &pool->pages;
 
 	pthread_cond_init(&ps->pf_cond, NULL);
-	zs_list_init(&ps->pf_node);
+	zsm_list_init(&ps->pf_node);
 	if (!(pool->flags & ZS_POOL_PREFAULT))
 		return 0;
 	pthread_once(&zs_pf_once, zs_pf_register_atfork);
@@ -730,7 +729,7 @@ int zs_prefault_start(struct zs_pool *pool)
 		return -ENOMEM;
 	ps->pf_running = true;	/* before any zs_malloc: the pool is not published yet */
 	pthread_mutex_lock(&zs_pf_pools_lock);
-	zs_list_add(&ps->pf_node, &zs_pf_pools);
+	zsm_list_add(&ps->pf_node, &zs_pf_pools);
 	pthread_mutex_unlock(&zs_pf_pools_lock);
 	return 0;
 }
@@ -742,7 +741,7 @@ void zs_prefault_stop(struct zs_pool *pool)
 	bool join;
 
 	pthread_mutex_lock(&zs_pf_pools_lock);
-	zs_list_del(&ps->pf_node);
+	zsm_list_del(&ps->pf_node);
 	pthread_mutex_unlock(&zs_pf_pools_lock);
 	pthread_mutex_lock(&ps->lock);
 	join = ps->pf_running;
@@ -761,21 +760,21 @@ static void *zs_defer_worker(void *arg)
 {
 	struct zs_pool *pool = arg;
 	struct zs_defer_release *d = &pool->defer;
-	struct zs_list batch;
+	struct zsm_list batch;
 
-	zs_list_init(&batch);
+	zsm_list_init(&batch);
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
-		while (zs_list_empty(&d->queue) && !d->stop)
+		while (zsm_list_empty(&d->queue) && !d->stop)
 			pthread_cond_wait(&d->cond, &d->lock);
-		if (zs_list_empty(&d->queue))
+		if (zsm_list_empty(&d->queue))
 			break;		/* stop requested and nothing left */
 		/* Take the whole queue, release it without the lock. */
 		batch.next = d->queue.next;
 		batch.prev = d->queue.prev;
 		batch.next->prev = &batch;
 		batch.prev->next = &batch;
-		zs_list_init(&d->queue);
+		zsm_list_init(&d->queue);
 		pthread_mutex_unlock(&d->lock);
 		zs_zspage_free_list(pool, &batch);
 		zs_pages_flush(pool);
@@ -791,7 +790,7 @@ int zs_defer_start(struct zs_pool *pool)
 
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
-	zs_list_init(&d->queue);
+	zsm_list_init(&d->queue);
 	d->stop = false;
 	d->running = false;
 	if (!(pool->flags & ZS_POOL_DEFER_ZSPAGE_FREE))

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "zsmem/lab.h"	/* ZS_POOL_LEGACY_LOCK */
 #include "zsmem/zsmalloc.h"
 #include "zsmem_test.h"
 
