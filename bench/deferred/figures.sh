@@ -17,8 +17,8 @@ if [ $quick = 1 ]; then
 	"$build/bench/deferred/zsd_bench" --handles 4096 --reps 1 --runs 2000 --burst-mult 1 >"$tmp/zsd.txt"
 	bs_args=(-n 5000 -r 1 -c 512)
 else
-	"$build/bench/deferred/zsd_bench" --reps 5 >"$tmp/zsd.txt"
-	bs_args=(-r 9)
+	"$build/bench/deferred/zsd_bench" --handles 65536 --reps 3 >"$tmp/zsd.txt"
+	bs_args=(-r 5)
 fi
 grep '^{' "$tmp/zsd.txt" | tail -1 >"$tmp/zsd.json"
 # zs_batch_speed: a test program before issue 11, a benchmark after; either place.

@@ -13,7 +13,7 @@ mkdir -p "$out"
 if [ $quick = 1 ]; then
 	"$bin" -n 1024 -t 2 -r 1 -q | grep '^{' | tail -1 >"$out/zswap.json"
 else
-	"$bin" -c "${ZSMEM_CORPUS64:?set ZSMEM_CORPUS64}" -t 2 -r 7 -q | grep '^{' | tail -1 >"$out/zswap.json"
+	"$bin" -c "${ZSMEM_CORPUS64:?set ZSMEM_CORPUS64}" -t 2 -r 5 -q | grep '^{' | tail -1 >"$out/zswap.json"
 fi
 python3 - "$out/zswap.json" <<'PY'
 import json, sys

@@ -16,11 +16,11 @@ trap 'rm -rf "$tmp"' EXIT
 if [ $quick = 1 ]; then
 	"$bin" -k 2 -m 4 -r 1 -K 0 -S sync,percpu -o - -q -j "$tmp/lab.json" >/dev/null
 else
-	"$bin" -c "${ZSMEM_CORPUS64:?set ZSMEM_CORPUS64}" -k 3 -m 192 -r 3 \
+	"$bin" -c "${ZSMEM_CORPUS64:?set ZSMEM_CORPUS64}" -k 3 -m 64 -r 3 \
 		-S sync,lockfree,v3-plain,percpu -K 0 -o - -q -j "$tmp/lab.json" >/dev/null
 	if [ "$(id -u)" -eq 0 ] && [ -e /sys/block/zram0/disksize ] &&
 	   [ "$(cat /sys/block/zram0/disksize)" = 0 ]; then
-		"$bin" --kernel -c "$ZSMEM_CORPUS64" -k 3 -m 64 -r 3 -S sync,percpu -K 0 -o - -q \
+		"$bin" --kernel -c "$ZSMEM_CORPUS64" -k 3 -m 64 -r 1 -S sync,percpu -K 0 -o - -q \
 			-j "$tmp/kernel.json" >/dev/null
 	fi
 fi
