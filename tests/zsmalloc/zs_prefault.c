@@ -127,6 +127,8 @@ int main(void)
 	/* Under ASan its allocator keeps freed metadata (redzones, quarantine) resident. */
 	CHECKF(low - base <= 48 * 4 + 512, "rss %ld kB above the start after everything went back",
 	       low - base);
+#else
+	(void)base;
 #endif
 
 	/* A forked child: no prefault thread there; it still allocates and destroys. */
