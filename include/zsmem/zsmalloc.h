@@ -10,6 +10,33 @@
  *
  * Thread safety: every function may be called from any thread at any time, except that
  * zs_destroy_pool() must not race with anything else on the same pool.
+ *
+ * NULL pointers (the rule of the whole library: zsmalloc, the deferred framework, zram,
+ * zswap): a NULL pool, device or zswap is never dereferenced. A function returning int
+ * returns -EINVAL; one returning a pointer or a handle returns NULL / 0 with errno
+ * EINVAL; bool: false; a size, count or statistic: 0; a statistics getter zeroes its
+ * output (and does nothing when the output pointer is NULL); a void function, destroy
+ * included, does nothing (like free(NULL)). Handle 0 is likewise never an object.
+ * A NULL config is not an error: it means the defaults (zs_create_pool_ex,
+ * zs_pool_enable_deferred_free_ex, zswap_create), except for zram_create(), which
+ * needs a disksize (EINVAL).
+ *
+ * Async-signal safety: zs_free_deferred() only (see there). Everything else may take
+ * locks or allocate, and must not be called from a signal handler.
+ *
+ * fork(): the library registers pthread_atfork() handlers. While a process forks, the
+ * library's own threads (deferred-free workers and timer, the zspage-free thread,
+ * zswap's shrinker) are parked at a point where they hold nothing, and no push is in
+ * flight. The parent then carries on unchanged. The child has none of those threads
+ * and works synchronously: zs_free_deferred() returns false (free at once), and
+ * zs_deferred_flush(), zs_destroy_pool(), zram_flush() and zswap_destroy() do their
+ * remaining work in the calling thread; emptied zspages of a ZS_POOL_DEFER_ZSPAGE_FREE
+ * pool are released inline; zswap has no background shrinker (zswap_writeback() still
+ * works). As with any multithreaded fork, another application thread that was inside a
+ * zsmem call (other than a deferred push) at that moment may leave a lock of that
+ * object held in the child: fork from a point where no other thread is using the
+ * object, or have the child use other objects. fork() must not be called from a
+ * drain() callback.
  */
 #ifndef ZSMEM_ZSMALLOC_H
 #define ZSMEM_ZSMALLOC_H
@@ -88,19 +115,27 @@ ZS_API void zs_free(struct zs_pool *pool, unsigned long handle);
  */
 ZS_API void zs_free_batch(struct zs_pool *pool, unsigned long *handles, size_t n);
 
-/* Copy len bytes (len <= the size given to zs_malloc) into / out of an object. */
-ZS_API void zs_obj_write(struct zs_pool *pool, unsigned long handle, const void *src, size_t len);
-ZS_API void zs_obj_read(struct zs_pool *pool, unsigned long handle, void *dst, size_t len);
+/*
+ * Copy len bytes (len <= the size given to zs_malloc) into / out of an object. 0, or
+ * -EINVAL with nothing copied when len is past the object's slot (its size class
+ * rounds the zs_malloc size up: the slot is the bound checked, in every build, so a
+ * wrong length never reaches the neighbouring object) or pool is NULL / handle 0.
+ */
+ZS_API int zs_obj_write(struct zs_pool *pool, unsigned long handle, const void *src, size_t len);
+ZS_API int zs_obj_read(struct zs_pool *pool, unsigned long handle, void *dst, size_t len);
 /*
  * Zero-copy read: returns a pointer to the object's bytes when it lies inside one page,
  * otherwise copies them into local_copy (len bytes) and returns local_copy. The object
  * cannot move (compaction waits) until zs_obj_read_end() with the returned pointer.
+ * NULL with errno EINVAL, and nothing held (no zs_obj_read_end()), for a len past the
+ * slot, as zs_obj_read().
  */
 ZS_API const void *zs_obj_read_begin(struct zs_pool *pool, unsigned long handle, size_t len,
 				     void *local_copy);
 ZS_API void zs_obj_read_end(struct zs_pool *pool, unsigned long handle, const void *ptr);
 
-/* Size class index (0..254, the merged class's index) of a live handle. */
+/* Size class index (0..254, the merged class's index) of a live handle;
+ * ZS_NR_SIZE_SLOTS (no class) for a NULL pool or handle 0. */
 ZS_API unsigned int zs_handle_class(struct zs_pool *pool, unsigned long handle);
 
 /* ---------------------------------------------------------------------------------- */
@@ -197,7 +232,15 @@ struct zs_deferred_config {
 	unsigned int spare_pages_max;
 };
 
-/* 0 or -errno (-EBUSY if already enabled, -EINVAL for bad ops/config, -ENOMEM). */
+/*
+ * 0 or -errno: -EBUSY if already enabled; -EINVAL for NULL pool or ops, bad ops or
+ * config (mode out of range, spare_pages or spare_pages_max above 1 << 20 pages,
+ * array_entries above 1 << 26, ZS_DEFER_PER_CLASS with user ops); -ENOMEM; -EAGAIN
+ * when the worker or timer threads cannot be created (pthread_create's EAGAIN: thread
+ * or memory limits, e.g. under memory pressure or RLIMIT_NPROC). Nothing is left
+ * enabled on failure: the pool keeps working, frees synchronously, and enabling may
+ * be retried.
+ */
 ZS_API int zs_pool_enable_deferred_free(struct zs_pool *pool, const struct zs_deferred_ops *ops,
 					void *priv);
 ZS_API int zs_pool_enable_deferred_free_ex(struct zs_pool *pool, const struct zs_deferred_ops *ops,
@@ -209,9 +252,26 @@ ZS_API int zs_pool_enable_deferred_free_ex(struct zs_pool *pool, const struct zs
  */
 ZS_API int zs_pool_enable_deferred_handles(struct zs_pool *pool, bool grouped,
 					   const struct zs_deferred_config *cfg);
-/* false: not deferred (not enabled, or no spare page): the caller must free synchronously. */
+/*
+ * false: not deferred (not enabled, no spare page, a busy slot, a fork child, NULL
+ * pool): the caller must free synchronously.
+ *
+ * Async-signal-safe, given an ops->push() that is (the built-in ones are): it may be
+ * called from a signal handler, also one that interrupted a zs_free_deferred() or any
+ * other zsmem call of its own thread, and never waits for a lock. Where it would need
+ * one (the page swap when a buffer fills, waking a worker, a per-class slot held by
+ * the interrupted code), it returns false instead. A handler that gets false must not
+ * free synchronously with zs_free() (not async-signal-safe): keep the value and free
+ * it later outside the handler. The library's own threads block all signals, so a
+ * handler never runs on them.
+ */
 ZS_API bool zs_free_deferred(struct zs_pool *pool, unsigned long value);
-/* Returns once every value pushed before the call has been drained, half-full buffers too. */
+/*
+ * Returns once every value pushed before the call has been drained, half-full buffers
+ * too. Called from a drain() callback of the same pool it cannot wait (the drain in
+ * progress is one of the values it would wait for): it then queues every buffer for
+ * the workers and returns at once, without waiting. Not async-signal-safe.
+ */
 ZS_API void zs_deferred_flush(struct zs_pool *pool);
 
 struct zs_deferred_stats {

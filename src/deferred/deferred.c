@@ -21,11 +21,18 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/thread.h"
 #include "deferred.h"
 #include "pagepool.h"
+
+/* The framework whose drain() this thread is running (worker, or inline in a fork
+ * child): a flush from inside drain() must not wait for itself. */
+static _Thread_local struct zs_deferred *zsd_tls_draining
+	__attribute__((tls_model("initial-exec")));
 
 /* Smallest ticket still queued or being drained; UINT64_MAX when idle. */
 static uint64_t zsd_min_unfinished_locked(struct zs_deferred *d)
@@ -49,42 +56,86 @@ static void zsd_record_wait(struct zs_deferred *d, uint64_t first_ns)
 	zsm_add_relaxed(&d->wait_samples, 1);
 }
 
+/* Under d->lock: the FIFO's head, unlinked, or NULL. */
+static struct zsd_page *zsd_work_pop_locked(struct zs_deferred *d)
+{
+	struct zsd_page *pg = d->work_head;
+
+	if (pg) {
+		d->work_head = pg->next;
+		if (!d->work_head)
+			d->work_tail = NULL;
+	}
+	return pg;
+}
+
+/* Drains one work item, without d->lock (a worker, or inline in a fork child). */
+static void zsd_run_work(struct zs_deferred *d, struct zsd_page *pg)
+{
+	struct zs_deferred *outer = zsd_tls_draining;
+
+	zsd_tls_draining = d;
+	if (pg->kind == ZSD_WORK_V2) {
+		zsd_v2_drain(d);
+	} else {
+		zsd_record_wait(d, pg->first_ns);
+		d->drain(d->private, pg->mem, pg->count);
+		zsm_add_relaxed(&d->drained, pg->count);
+		zsm_add_relaxed(&d->drain_calls, 1);
+	}
+	zsd_tls_draining = outer;
+}
+
 static void *zsd_worker_main(void *arg)
 {
 	struct zsd_worker *w = arg;
 	struct zs_deferred *d = w->d;
 	struct zsd_page *pg;
 
-	pthread_mutex_lock(&d->lock);
+	zsd_lock(d);
 	for (;;) {
-		while (!d->work_head && !d->stop)
+		/* While a fork is being prepared, take nothing new (zsd_fork_quiesce). */
+		while ((!d->work_head || d->fork_pending) && !d->stop)
 			pthread_cond_wait(&d->work_cond, &d->lock);
-		pg = d->work_head;
+		pg = zsd_work_pop_locked(d);
 		if (!pg)
 			break;		/* stopping and nothing left */
-		d->work_head = pg->next;
-		if (!d->work_head)
-			d->work_tail = NULL;
 		w->busy_ticket = pg->ticket;
-		pthread_mutex_unlock(&d->lock);
+		zsd_unlock(d);
 
-		if (pg->kind == ZSD_WORK_V2) {
-			zsd_v2_drain(d);
-		} else {
-			zsd_record_wait(d, pg->first_ns);
-			d->drain(d->private, pg->mem, pg->count);
-			zsm_add_relaxed(&d->drained, pg->count);
-			zsm_add_relaxed(&d->drain_calls, 1);
-		}
+		zsd_run_work(d, pg);
 
-		pthread_mutex_lock(&d->lock);
+		zsd_lock(d);
 		if (pg->kind == ZSD_WORK_PAGE)
 			zsd_spare_put_locked(d, pg);
 		w->busy_ticket = 0;
 		pthread_cond_broadcast(&d->done_cond);
 	}
-	pthread_mutex_unlock(&d->lock);
+	zsd_unlock(d);
 	return NULL;
+}
+
+/*
+ * Without workers (a fork child): drain the FIFO in the calling thread. taker_lock
+ * serialises it with other flushes of the child and with a further fork.
+ */
+static void zsd_drain_inline(struct zs_deferred *d)
+{
+	struct zsd_page *pg;
+
+	pthread_mutex_lock(&d->taker_lock);
+	if (d->v2)
+		zsd_v2_kick(d);
+	zsd_lock(d);
+	while ((pg = zsd_work_pop_locked(d)) != NULL) {
+		zsd_unlock(d);
+		zsd_run_work(d, pg);
+		zsd_lock(d);
+		if (pg->kind == ZSD_WORK_PAGE)
+			zsd_spare_put_locked(d, pg);
+	}
+	zsd_unlock(d);
+	pthread_mutex_unlock(&d->taker_lock);
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -115,12 +166,12 @@ static void zsd_queue_list(struct zs_deferred *d, struct zsd_page *list)
 
 	if (!list)
 		return;
-	pthread_mutex_lock(&d->lock);
+	zsd_lock(d);
 	for (; list; list = next) {
 		next = list->next;
 		zsd_queue_locked(d, list);
 	}
-	pthread_mutex_unlock(&d->lock);
+	zsd_unlock(d);
 }
 
 /* Under taker_lock: take every slot's buffer and queue the non-empty ones. */
@@ -160,10 +211,10 @@ static void zsd_take_all(struct zs_deferred *d)
 
 static void zsd_wait_upto(struct zs_deferred *d, uint64_t ticket)
 {
-	pthread_mutex_lock(&d->lock);
+	zsd_lock(d);
 	while (zsd_min_unfinished_locked(d) <= ticket)
 		pthread_cond_wait(&d->done_cond, &d->lock);
-	pthread_mutex_unlock(&d->lock);
+	zsd_unlock(d);
 }
 
 static void zsd_flush_all(struct zs_deferred *d)
@@ -172,9 +223,9 @@ static void zsd_flush_all(struct zs_deferred *d)
 
 	pthread_mutex_lock(&d->taker_lock);
 	zsd_take_all(d);
-	pthread_mutex_lock(&d->lock);
+	zsd_lock(d);
 	t = d->next_ticket;
-	pthread_mutex_unlock(&d->lock);
+	zsd_unlock(d);
 	pthread_mutex_unlock(&d->taker_lock);
 	zsd_wait_upto(d, t);
 }
@@ -184,6 +235,26 @@ void zsd_flush(struct zs_deferred *d)
 	zsm_add_relaxed(&d->flushes, 1);
 	if (d->mode == ZS_DEFER_SYNC)
 		return;
+	if (zsd_tls_draining == d) {
+		/*
+		 * Called from this framework's own drain(): waiting would wait for the very
+		 * work item this thread is draining. Queue every buffer (the other workers,
+		 * or this one once drain() returns, drain them) and return at once. In a fork
+		 * child the outer inline drain picks them up.
+		 */
+		if (!d->forked) {
+			pthread_mutex_lock(&d->taker_lock);
+			zsd_take_all(d);
+			pthread_mutex_unlock(&d->taker_lock);
+		} else if (d->v2) {
+			zsd_v2_kick(d);
+		}
+		return;
+	}
+	if (d->forked) {
+		zsd_drain_inline(d);
+		return;
+	}
 	zsd_flush_all(d);
 }
 
@@ -205,7 +276,7 @@ static bool zsd_page_grown(struct zs_deferred *d, struct zsd_page *pg)
 static struct zsd_page *zsd_slots_reclaim(struct zs_deferred *d, struct zsd_page *list)
 {
 	struct zsd_page *pg;
-	unsigned int i, n = 0;
+	unsigned int i;
 
 	for (i = 0; i < d->nr_slots; i++) {
 		struct zsd_slot *s = &d->slots[i];
@@ -220,17 +291,11 @@ static struct zsd_page *zsd_slots_reclaim(struct zs_deferred *d, struct zsd_page
 			s->buf = NULL;
 			pg->next = list;
 			list = pg;
-			n++;
 		}
 		zsd_slot_open(d, s);
 		pthread_mutex_unlock(&d->taker_lock);
 	}
-	if (n) {
-		pthread_mutex_lock(&d->lock);
-		d->nr_grown -= n;
-		pthread_mutex_unlock(&d->lock);
-	}
-	return list;
+	return list;	/* nr_grown is lowered by zsd_grow_put_list() */
 }
 
 /*
@@ -243,6 +308,7 @@ static struct zsd_page *zsd_slots_reclaim(struct zs_deferred *d, struct zsd_page
 static void zsd_spare_shrink(struct zs_deferred *d)
 {
 	struct zsd_page **pp, *pg, *list = NULL;
+	unsigned int n = 0;
 	bool idle;
 	uint64_t now;
 
@@ -250,10 +316,10 @@ static void zsd_spare_shrink(struct zs_deferred *d)
 	 * Once per tick, so no racy peek: d->lock is cheap next to the timer period.
 	 * The clock is read under the lock, so spare_dry_ns (set under it) is never later.
 	 */
-	pthread_mutex_lock(&d->lock);
+	zsd_lock(d);
 	now = zsd_now_ns();
 	if (!d->nr_grown || d->work_head || now - d->spare_dry_ns < d->max_delay_ns) {
-		pthread_mutex_unlock(&d->lock);
+		zsd_unlock(d);
 		return;
 	}
 	/* Grown pages not in the stack nor queued nor being drained: some slot has them. */
@@ -265,18 +331,15 @@ static void zsd_spare_shrink(struct zs_deferred *d)
 		}
 		*pp = pg->next;
 		d->nr_spare--;
-		d->nr_grown--;
+		n++;
 		pg->next = list;
 		list = pg;
 	}
-	idle = idle && d->nr_grown;
-	pthread_mutex_unlock(&d->lock);
+	idle = idle && d->nr_grown > n;
+	zsd_unlock(d);
 	if (idle)
 		list = zsd_slots_reclaim(d, list);
-	for (; list; list = pg) {
-		pg = list->next;
-		zsd_page_free(list);
-	}
+	zsd_grow_put_list(d, list);
 }
 
 /* One timer tick: take the buffers whose oldest value is older than max_delay / 2. */
@@ -337,22 +400,177 @@ static void *zsd_timer_main(void *arg)
 }
 
 /* ---------------------------------------------------------------------------------- */
+/* fork()                                                                              */
+
+/*
+ * Every live framework, for the fork handlers. Lock order: zsd_all_lock is taken
+ * before any framework lock (the prepare handler holds it across fork()).
+ */
+static pthread_mutex_t zsd_all_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct zs_deferred *zsd_all;
+
+static void zsd_register(struct zs_deferred *d)
+{
+	pthread_mutex_lock(&zsd_all_lock);
+	d->all_prev = NULL;
+	d->all_next = zsd_all;
+	if (zsd_all)
+		zsd_all->all_prev = d;
+	zsd_all = d;
+	pthread_mutex_unlock(&zsd_all_lock);
+}
+
+static void zsd_unregister(struct zs_deferred *d)
+{
+	pthread_mutex_lock(&zsd_all_lock);
+	if (d->all_prev)
+		d->all_prev->all_next = d->all_next;
+	else if (zsd_all == d)
+		zsd_all = d->all_next;
+	if (d->all_next)
+		d->all_next->all_prev = d->all_prev;
+	d->all_next = d->all_prev = NULL;
+	pthread_mutex_unlock(&zsd_all_lock);
+}
+
+static bool zsd_workers_busy_locked(struct zs_deferred *d)
+{
+	for (unsigned int i = 0; i < d->nr_started; i++)
+		if (d->workers[i].busy_ticket)
+			return true;
+	return false;
+}
+
+/*
+ * Prepare: bring d to a state the child can continue from with no other thread.
+ *   1. taker_lock: no flush, idle drain or teardown in the middle of taking slots;
+ *   2. close every slot and wait until it is quiet: no push is in flight (a push
+ *      racing with this falls back, the caller frees synchronously: nothing lost);
+ *   3. workers: finish the drain in progress, take no new one (fork_pending);
+ *   4. the v2 array's lock, then d->lock, held across fork().
+ * A drain() in progress must be able to finish: it must not fork, nor create or
+ * destroy a framework, nor flush another framework that waits on this one.
+ */
+static void zsd_fork_quiesce(struct zs_deferred *d)
+{
+	pthread_mutex_lock(&d->taker_lock);
+	if (d->forked) {
+		/* A fork child forking again: no workers, slots closed for good. */
+		if (d->v2)
+			zsd_v2_lock(d);
+		zsd_lock(d);
+		return;
+	}
+	if (d->nr_slots)
+		zsd_slots_close(d, 0, d->nr_slots);
+	zsd_lock(d);
+	d->fork_pending = true;
+	while (zsd_workers_busy_locked(d))
+		pthread_cond_wait(&d->done_cond, &d->lock);
+	zsd_unlock(d);
+	if (d->v2)
+		zsd_v2_lock(d);
+	zsd_lock(d);
+}
+
+static void zsd_fork_resume(struct zs_deferred *d)
+{
+	bool reopen = !d->forked;
+
+	d->fork_pending = false;
+	pthread_cond_broadcast(&d->work_cond);
+	zsd_unlock(d);
+	if (d->v2)
+		zsd_v2_unlock(d);
+	for (unsigned int i = 0; reopen && i < d->nr_slots; i++)
+		zsd_slot_open(d, &d->slots[i]);
+	pthread_mutex_unlock(&d->taker_lock);
+}
+
+/*
+ * Child: the only thread is the one that forked, and it holds d's locks. No worker
+ * nor timer exists here; rather than start threads in every child (most exec at
+ * once), the child works synchronously: slots stay closed, so pushes return false
+ * and callers free at once; buffers that held values are queued now, and flush and
+ * destroy drain the queue in the calling thread. Condition variables and the timer's
+ * lock may record waiters that do not exist here: they are made anew.
+ */
+static void zsd_fork_child_one(struct zs_deferred *d)
+{
+	if (!d->forked) {
+		d->forked = true;
+		d->fork_pending = false;
+		d->nr_started = 0;
+		d->have_timer = false;
+		pthread_cond_init(&d->work_cond, NULL);
+		pthread_cond_init(&d->done_cond, NULL);
+		pthread_cond_init(&d->timer_cond, NULL);
+		pthread_mutex_init(&d->timer_lock, NULL);
+		for (unsigned int i = 0; i < d->nr_slots; i++) {
+			struct zsd_slot *s = &d->slots[i];
+			struct zsd_page *pg = s->pg;
+
+			s->owner = 0;
+			s->wake = 0;
+			if (!pg || !s->count)
+				continue;
+			pg->count = s->count;
+			pg->first_ns = s->first_ns;
+			s->pg = NULL;
+			s->buf = NULL;
+			s->count = 0;
+			zsd_queue_locked_nowake(d, pg);
+		}
+	}
+	zsd_unlock(d);
+	if (d->v2)
+		zsd_v2_unlock(d);
+	pthread_mutex_unlock(&d->taker_lock);
+}
+
+static void zsd_fork_prepare(void)
+{
+	pthread_mutex_lock(&zsd_all_lock);
+	for (struct zs_deferred *d = zsd_all; d; d = d->all_next)
+		zsd_fork_quiesce(d);
+}
+
+static void zsd_fork_parent(void)
+{
+	for (struct zs_deferred *d = zsd_all; d; d = d->all_next)
+		zsd_fork_resume(d);
+	pthread_mutex_unlock(&zsd_all_lock);
+}
+
+static void zsd_fork_child(void)
+{
+	for (struct zs_deferred *d = zsd_all; d; d = d->all_next)
+		zsd_fork_child_one(d);
+	pthread_mutex_unlock(&zsd_all_lock);
+}
+
+/*
+ * Registered at load time, in a fixed order across the library's subsystems
+ * (constructor priorities): zsmalloc (201), the deferred framework (202), zswap (203).
+ * Prepare handlers run in the reverse order: zswap parks its shrinker (which may
+ * flush deferred frees) before the framework quiesces, and the framework's drains
+ * (which release zspages) finish before zsmalloc parks its zspage-free thread.
+ */
+__attribute__((constructor(202))) static void zsd_fork_register(void)
+{
+	pthread_atfork(zsd_fork_prepare, zsd_fork_parent, zsd_fork_child);
+}
+
+/* ---------------------------------------------------------------------------------- */
 /* Create, push, destroy, stats */
 
 static void zsd_free_all(struct zs_deferred *d)
 {
-	struct zsd_page *pg, *next;
-	unsigned int i;
-
-	/* With the workers stopped every page is in a slot or in the spare stack. */
-	for (i = 0; d->slots && i < d->nr_slots; i++)
-		if (d->slots[i].pg && d->slots[i].pg->grown)
-			zsd_page_free(d->slots[i].pg);
-	for (pg = d->spare; pg; pg = next) {
-		next = pg->next;
-		if (pg->grown)
-			zsd_page_free(pg);
-	}
+	/* Grown pages, wherever they are, all live in the reserved region. */
+	if (d->grow_mem)
+		munmap(d->grow_mem, (size_t)d->nr_grow_max * ZSM_PAGE_SIZE);
+	if (d->grow_desc)
+		munmap(d->grow_desc, (size_t)d->nr_grow_max * sizeof(struct zsd_page));
 	if (d->v2)
 		zsd_v2_destroy(d->v2);
 	free(d->workers);
@@ -373,10 +591,10 @@ static void zsd_stop_workers(struct zs_deferred *d)
 {
 	unsigned int i;
 
-	pthread_mutex_lock(&d->lock);
+	zsd_lock(d);
 	d->stop = true;
 	pthread_cond_broadcast(&d->work_cond);
-	pthread_mutex_unlock(&d->lock);
+	zsd_unlock(d);
 	for (i = 0; i < d->nr_started; i++)
 		pthread_join(d->workers[i].tid, NULL);
 }
@@ -410,6 +628,22 @@ static int zsd_alloc_slots(struct zs_deferred *d)
 		}
 	}
 	d->spare_low = d->nr_spare;
+	/* Address space only: pages and descriptors are touched as growth reaches them. */
+	d->nr_grow_max = d->nr_spare_max - d->nr_spare_cfg;
+	if (d->nr_grow_max) {
+		d->grow_mem = mmap(NULL, (size_t)d->nr_grow_max * ZSM_PAGE_SIZE,
+				   PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				   -1, 0);
+		d->grow_desc = mmap(NULL, (size_t)d->nr_grow_max * sizeof(struct zsd_page),
+				    PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (d->grow_mem == MAP_FAILED)
+			d->grow_mem = NULL;
+		if (d->grow_desc == MAP_FAILED)
+			d->grow_desc = NULL;
+		if (!d->grow_mem || !d->grow_desc)
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -425,7 +659,10 @@ struct zs_deferred *zsd_create(const struct zs_deferred_ops *ops, void *private,
 
 	if (cfg)
 		c = *cfg;
-	if (!ops || !ops->push || !ops->drain || (unsigned int)c.mode > ZS_DEFER_SYNC) {
+	/* Limits first: sizes past them would overflow the page and slot arithmetic. */
+	if (!ops || !ops->push || !ops->drain || (unsigned int)c.mode > ZS_DEFER_SYNC ||
+	    c.spare_pages > ZSD_MAX_SPARE || c.spare_pages_max > ZSD_MAX_SPARE ||
+	    c.array_entries > ZSD_MAX_V2_ENTRIES) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -507,12 +744,12 @@ struct zs_deferred *zsd_create(const struct zs_deferred_ops *ops, void *private,
 	}
 	for (i = 0; !err && i < d->nr_workers; i++) {
 		d->workers[i].d = d;
-		err = -pthread_create(&d->workers[i].tid, NULL, zsd_worker_main, &d->workers[i]);
+		err = -zs_thread_create(&d->workers[i].tid, zsd_worker_main, &d->workers[i]);
 		if (!err)
 			d->nr_started++;
 	}
 	if (!err && d->nr_slots) {
-		err = -pthread_create(&d->timer, NULL, zsd_timer_main, d);
+		err = -zs_thread_create(&d->timer, zsd_timer_main, d);
 		d->have_timer = !err;
 	}
 	if (err) {
@@ -521,6 +758,7 @@ struct zs_deferred *zsd_create(const struct zs_deferred_ops *ops, void *private,
 		errno = -err;
 		return NULL;
 	}
+	zsd_register(d);
 	return d;
 }
 
@@ -528,6 +766,9 @@ void zsd_destroy(struct zs_deferred *d)
 {
 	if (!d)
 		return;
+	/* First: a fork from now on leaves this framework alone (its owner is tearing it
+	 * down, and that thread does not exist in the child). */
+	zsd_unregister(d);
 	if (d->have_timer) {
 		pthread_mutex_lock(&d->timer_lock);
 		d->timer_stop = true;
@@ -535,7 +776,9 @@ void zsd_destroy(struct zs_deferred *d)
 		pthread_mutex_unlock(&d->timer_lock);
 		pthread_join(d->timer, NULL);
 	}
-	if (d->mode != ZS_DEFER_SYNC)
+	if (d->mode != ZS_DEFER_SYNC && d->forked)
+		zsd_drain_inline(d);
+	else if (d->mode != ZS_DEFER_SYNC)
 		zsd_flush_all(d);
 	/* Workers exit only once the FIFO is empty, so nothing queued is lost. */
 	zsd_stop_workers(d);
@@ -562,12 +805,12 @@ void zsd_get_stats(struct zs_deferred *d, struct zs_deferred_stats *st)
 	st->wait_ns_sum = zsm_load_relaxed(&d->wait_ns_sum);
 	st->wait_samples = zsm_load_relaxed(&d->wait_samples);
 	st->spare_pages = d->nr_spare_cfg;
-	pthread_mutex_lock(&d->lock);
+	zsd_lock(d);
 	st->spare_low = d->spare_low;
 	st->spare_allocated = d->nr_spare_cfg + d->nr_grown;
 	st->spare_high = d->nr_spare_cfg + d->grown_high;
 	st->spare_grown = d->spare_grown;
 	st->spare_max = d->nr_spare_max;
-	pthread_mutex_unlock(&d->lock);
+	zsd_unlock(d);
 	st->rseq = d->lock_mode == ZSD_LOCK_RSEQ;
 }

@@ -26,8 +26,27 @@
  *   nr_pages == nr_spare_cfg + (slots that get a page at create)
  *   nr_grown <= nr_spare_max - nr_spare_cfg (counted before the malloc: a reservation)
  *
- * Lock order: taker_lock -> (slot closed) -> d->lock. Pushers own a slot (not a lock
- * anyone sleeps on) and may take d->lock while they hold it.
+ * Lock order: zsd_all_lock (fork) -> taker_lock -> (slot closed) -> d->lock. Pushers
+ * own a slot (not a lock anyone sleeps on) and may take d->lock while they hold it.
+ * One exception to "v2->lock is innermost" below: the fork prepare handler takes
+ * v2->lock, then d->lock (nobody takes v2->lock while holding d->lock, so this order
+ * cannot deadlock).
+ *
+ * Async-signal safety of the push (zs_free_deferred): the common path takes no lock
+ * and the rseq section restarts when a signal arrives. Where a push would need a lock
+ * (the page swap takes d->lock; the worker wake-up is a condvar signal; a per-class
+ * slot is spun on), a push from a signal handler must not wait for a lock the thread
+ * it interrupted holds. So every thread counts, in zsd_tls_busy, the framework locks
+ * it holds or waits on and the push slow paths it is in; a push that finds the count
+ * non-zero on its own thread is a signal handler's push nested in one of those, and
+ * returns false (or leaves its full page unqueued) instead of taking a lock. Grown
+ * spare pages come from a region reserved at create, never from malloc. The library's
+ * own threads block all signals (common/thread.h).
+ *
+ * fork(): handlers registered once (deferred.c) quiesce every framework in the
+ * parent (slots closed and quiet, workers idle, locks held) so that the child starts
+ * from a consistent state. The child has no workers nor timer: its pushes return
+ * false (the caller frees synchronously) and flush/destroy drain inline.
  *
  * v2 array (v2array.c): v2->drain_mu (mutex, one drain at a time) -> v2->lock
  * (spinlock: pushers trylock it, the drain and zsd_v2_kick lock it). v2->lock is
@@ -95,7 +114,7 @@ struct zsd_page {
 	unsigned int kind;	/* ZSD_WORK_* */
 	uint64_t first_ns;	/* when the oldest value was pushed */
 	uint64_t ticket;	/* queue order, for flush */
-	bool grown;		/* allocated beyond the floor: freed alone (shrink, destroy) */
+	bool grown;		/* beyond the floor: in the grow region (shrink, destroy) */
 };
 
 enum { ZSD_WORK_PAGE, ZSD_WORK_V2 };
@@ -184,6 +203,18 @@ struct zs_deferred {
 	struct zsd_page *work_head, *work_tail;
 	uint64_t next_ticket;		/* last ticket handed out */
 	bool stop;
+	bool fork_pending;		/* fork() in progress: workers take no new work */
+	/*
+	 * Grown pages (beyond the floor) come from a region reserved at create: nr_grow_max
+	 * descriptors and pages of address space, touched only when used, so growing needs
+	 * no malloc (async-signal-safe) and cannot fail. Pages given back are madvised
+	 * away and their descriptors kept on grow_free.
+	 */
+	struct zsd_page *grow_desc;
+	void *grow_mem;
+	unsigned int nr_grow_max;
+	unsigned int grow_used;		/* descriptors ever handed out */
+	struct zsd_page *grow_free;
 
 	/* Serialises takers (flush, timer, teardown) so a slot has one taker at a time. */
 	pthread_mutex_t taker_lock;
@@ -198,6 +229,10 @@ struct zs_deferred {
 	struct zsd_worker *workers;	/* nr_workers */
 	unsigned int nr_started;
 
+	/* Set in a fork child only: no threads; pushes refused, flush and destroy inline. */
+	bool forked;
+	struct zs_deferred *all_next, *all_prev;	/* every framework, for fork */
+
 	uint8_t *taken;			/* nr_slots flags, under taker_lock */
 	struct zsd_page *pages;		/* nr_pages descriptors */
 	unsigned int nr_pages;
@@ -210,6 +245,43 @@ struct zs_deferred *zsd_create(const struct zs_deferred_ops *ops, void *private,
 void zsd_flush(struct zs_deferred *d);
 void zsd_destroy(struct zs_deferred *d);
 void zsd_get_stats(struct zs_deferred *d, struct zs_deferred_stats *st);
+/* Configuration limits (zsd_create returns EINVAL past them). */
+#define ZSD_MAX_SPARE		(1u << 20)	/* buffer pages: 4 GiB */
+#define ZSD_MAX_V2_ENTRIES	(1u << 26)
+
+/*
+ * Per thread: framework locks held or waited on and push slow paths entered (see the
+ * lock-order block). Initial-exec TLS: a plain %fs-relative access, no lazy allocation
+ * a signal handler could run into. Only this thread and its signal handlers touch it,
+ * so plain accesses with compiler (signal) fences are the right tool.
+ */
+extern _Thread_local unsigned int zsd_tls_busy __attribute__((tls_model("initial-exec")));
+
+static inline void zsd_busy_enter(void)
+{
+	zsd_tls_busy++;
+	/* Compiler order only: a handler runs on this thread, between our instructions. */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void zsd_busy_exit(void)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	zsd_tls_busy--;
+}
+
+/* d->lock, counted in zsd_tls_busy (also while a cond_wait has it released). */
+static inline void zsd_lock(struct zs_deferred *d)
+{
+	zsd_busy_enter();
+	pthread_mutex_lock(&d->lock);
+}
+
+static inline void zsd_unlock(struct zs_deferred *d)
+{
+	pthread_mutex_unlock(&d->lock);
+	zsd_busy_exit();
+}
 
 
 /* percpu.c: slot acquisition and the cross-slot protocol */
@@ -236,6 +308,9 @@ void zsd_v2_kick(struct zs_deferred *d);
 void zsd_v2_drain(struct zs_deferred *d);
 uint64_t zsd_v2_pushed(struct zs_deferred *d);
 void zsd_v2_destroy(struct zsd_v2 *v2);
+/* fork: hold the array still (no claim in flight once locked), and let it go. */
+void zsd_v2_lock(struct zs_deferred *d);
+void zsd_v2_unlock(struct zs_deferred *d);
 
 /* false: not stored, the caller frees synchronously. Inline: one call less per push. */
 static inline bool zsd_push(struct zs_deferred *d, unsigned long value)

@@ -12,10 +12,14 @@
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "deferred.h"
 #include "pagepool.h"
+
+/* Defined here, the bottom of the file graph: every file of the framework counts in it. */
+_Thread_local unsigned int zsd_tls_busy __attribute__((tls_model("initial-exec")));
 
 uint64_t zsd_now_ns(void)
 {
@@ -75,35 +79,50 @@ void zsd_wake_worker(struct zs_deferred *d)
 	pthread_cond_signal(&d->work_cond);
 }
 
-void zsd_page_free(struct zsd_page *pg)
+/*
+ * Under d->lock, with nr_grown already raised for it (below the ceiling, so a
+ * descriptor is free): a grown page from the reserved region. No allocation, so the
+ * page swap stays async-signal-safe; the page's memory is faulted in by its first
+ * push, as a malloc'd page would be.
+ */
+static struct zsd_page *zsd_grow_get_locked(struct zs_deferred *d)
 {
-	free(pg->mem);
-	free(pg);
+	struct zsd_page *pg = d->grow_free;
+
+	if (pg) {
+		d->grow_free = pg->next;
+		return pg;
+	}
+	pg = &d->grow_desc[d->grow_used];
+	pg->mem = (char *)d->grow_mem + (size_t)d->grow_used * ZSM_PAGE_SIZE;
+	pg->kind = ZSD_WORK_PAGE;
+	pg->grown = true;
+	d->grow_used++;
+	return pg;
 }
 
 /*
- * A grown page, its place under the ceiling already reserved by the caller (nr_grown
- * was raised under d->lock, so racing pushers cannot overshoot). Called with the
- * caller's slot owned but without d->lock: workers returning pages are not held up
- * by the allocator. NULL (and the reservation returned) if malloc fails.
+ * Memory back to the OS outside d->lock, then the descriptors back on the free list
+ * and nr_grown lowered in one step: lowered earlier, a pusher could grow past the
+ * descriptors while these are in transit.
  */
-static struct zsd_page *zsd_page_grow(struct zs_deferred *d)
+void zsd_grow_put_list(struct zs_deferred *d, struct zsd_page *list)
 {
-	struct zsd_page *pg = calloc(1, sizeof(*pg));
+	struct zsd_page *pg, *last = NULL;
+	unsigned int n = 0;
 
-	if (pg)
-		pg->mem = aligned_alloc(ZSM_PAGE_SIZE, ZSM_PAGE_SIZE);
-	if (!pg || !pg->mem) {
-		free(pg);
-		pthread_mutex_lock(&d->lock);
-		d->nr_grown--;
-		d->spare_grown--;
-		pthread_mutex_unlock(&d->lock);
-		return NULL;
+	if (!list)
+		return;
+	for (pg = list; pg; pg = pg->next) {
+		madvise(pg->mem, ZSM_PAGE_SIZE, MADV_DONTNEED);
+		last = pg;
+		n++;
 	}
-	pg->kind = ZSD_WORK_PAGE;
-	pg->grown = true;
-	return pg;
+	zsd_lock(d);
+	last->next = d->grow_free;
+	d->grow_free = list;
+	d->nr_grown -= n;
+	zsd_unlock(d);
 }
 
 /*
@@ -115,12 +134,11 @@ static struct zsd_page *zsd_page_grow(struct zs_deferred *d)
 void zsd_slot_swap(struct zs_deferred *d, struct zsd_slot *s)
 {
 	struct zsd_page *pg = s->pg;
-	bool grow = false;
 
-	pthread_mutex_lock(&d->lock);
+	zsd_lock(d);
 	if (pg) {
 		if (s->count == 0) {
-			pthread_mutex_unlock(&d->lock);
+			zsd_unlock(d);
 			return;		/* nothing to drain: keep the page */
 		}
 		pg->count = s->count;
@@ -142,12 +160,10 @@ void zsd_slot_swap(struct zs_deferred *d, struct zsd_slot *s)
 			if (d->nr_grown > d->grown_high)
 				d->grown_high = d->nr_grown;
 			d->spare_grown++;
-			grow = true;
+			pg = zsd_grow_get_locked(d);
 		}
 	}
-	pthread_mutex_unlock(&d->lock);
-	if (grow)
-		pg = zsd_page_grow(d);
+	zsd_unlock(d);
 	zsm_store_relaxed(&s->pg, pg);	/* peeked at by the shrinker */
 	s->buf = pg ? pg->mem : NULL;
 	zsm_store_relaxed(&s->count, 0);

@@ -10,8 +10,9 @@ uint64_t zsd_now_ns(void);
 struct zsd_page *zsd_spare_get_locked(struct zs_deferred *d);
 /* Under d->lock: back onto the spare stack. */
 void zsd_spare_put_locked(struct zs_deferred *d, struct zsd_page *pg);
-/* A grown page (malloc'd alone): free it and its buffer. */
-void zsd_page_free(struct zsd_page *pg);
+/* Grown pages taken out of use (a list): memory back to the OS, descriptors back to
+ * the grow free list, nr_grown lowered. Takes d->lock. */
+void zsd_grow_put_list(struct zs_deferred *d, struct zsd_page *list);
 /* Under d->lock: append to the work FIFO with a fresh ticket and wake a worker. */
 void zsd_queue_locked(struct zs_deferred *d, struct zsd_page *pg);
 /* Queue without waking a worker: the caller calls zsd_wake_worker() later. */

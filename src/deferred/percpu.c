@@ -353,24 +353,52 @@ static __attribute__((noinline)) bool zsd_slot_store_slow(struct zs_deferred *d,
 }
 
 /*
+ * A signal handler's push that needs the slow path while its thread is inside a
+ * framework lock or slow path (zsd_tls_busy): take no lock. A value push() already
+ * stored (FULL_QUEUED) stays, its page full and unqueued in the slot: the next push
+ * there gets FULL and swaps, and takers detach full pages like any other.
+ */
+static __attribute__((noinline)) bool zsd_push_refuse(struct zs_deferred *d,
+						      struct zsd_slot *s, int r)
+{
+	bool stored = r == ZS_PUSH_FULL_QUEUED;
+
+	if (stored) {
+		zsm_store_relaxed(&s->count, s->count + 1);
+		zsm_store_relaxed(&s->pushed, s->pushed + 1);
+	}
+	__atomic_store_n(&s->owner, 0, __ATOMIC_RELEASE);
+	if (!stored)
+		zsm_add_relaxed(&d->fallbacks_busy, 1);
+	return stored;
+}
+
+/*
  * The rest of a push, with the slot owned, once the fast path (zsd_push_owned) has
  * not stored the value (r: what push() said, or -1 if it was not called): store it
  * the slow way, release the slot, wake a worker if a page was queued, count a
- * refusal. Out of line, so that the fast path stays short.
+ * refusal. Out of line, so that the fast path stays short. The whole of it counts in
+ * zsd_tls_busy: it takes d->lock and signals a condition variable, neither of which
+ * a signal handler's push may do while this thread is in the middle of them.
  */
 static __attribute__((noinline)) bool zsd_push_finish(struct zs_deferred *d,
 						      struct zsd_slot *s,
 						      unsigned long value, int r)
 {
-	bool ok = zsd_slot_store_slow(d, s, value, r);
-	bool wake = s->wake;	/* read while we own the slot; set by a page swap */
+	bool ok, wake;
 
+	if (unlikely(zsd_tls_busy))
+		return zsd_push_refuse(d, s, r);
+	zsd_busy_enter();
+	ok = zsd_slot_store_slow(d, s, value, r);
+	wake = s->wake;		/* read while we own the slot; set by a page swap */
 	if (unlikely(wake))
 		s->wake = 0;
 	/* Release: as on the fast path. */
 	zsm_store_release(&s->owner, 0);
 	if (unlikely(wake))
 		zsd_wake_worker(d);
+	zsd_busy_exit();
 	if (likely(ok))
 		return true;
 	zsm_add_relaxed(&d->fallbacks_nospare, 1);
@@ -434,16 +462,47 @@ bool zsd_push_rseq(struct zs_deferred *d, unsigned long value)
 	return zsd_push_owned(d, s, value);
 }
 
+/* Set while this thread is in a per-class push (it may hold a slot others spin on). */
+static _Thread_local unsigned int zsd_tls_spin __attribute__((tls_model("initial-exec")));
+
+/*
+ * Per-class queues spin for their slot: a signal handler's push must not spin on a
+ * slot its own thread holds (zsd_tls_spin), nor wait for a lock its thread is in
+ * (zsd_tls_busy), nor any push in a fork child spin on the slots that stay closed
+ * there. This mode is not the rseq hot path: the flag costs nothing that matters.
+ */
+static __attribute__((noinline)) bool zsd_push_spin(struct zs_deferred *d, unsigned long value)
+{
+	struct zsd_slot *s;
+	bool ok;
+
+	if (unlikely(zsd_tls_busy || zsd_tls_spin || d->forked)) {
+		zsm_add_relaxed(&d->fallbacks_busy, 1);
+		return false;
+	}
+	zsd_tls_spin = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	s = zsd_spin_acquire(d, value);	/* NULL: route out of range */
+	if (likely(s)) {
+		ok = zsd_push_owned(d, s, value);
+	} else {
+		zsm_add_relaxed(&d->fallbacks_busy, 1);
+		ok = false;
+	}
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	zsd_tls_spin = 0;
+	return ok;
+}
+
 bool zsd_push_slots(struct zs_deferred *d, unsigned long value)
 {
 	struct zsd_slot *s;
 
 	if (d->lock_mode == ZSD_LOCK_RSEQ)
 		return zsd_push_rseq(d, value);
-	if (d->lock_mode == ZSD_LOCK_TRY)
-		s = zsd_try_acquire(d);
-	else
-		s = zsd_spin_acquire(d, value);	/* NULL: route out of range */
+	if (d->lock_mode == ZSD_LOCK_SPIN)
+		return zsd_push_spin(d, value);
+	s = zsd_try_acquire(d);
 	if (unlikely(!s)) {
 		zsm_add_relaxed(&d->fallbacks_busy, 1);
 		return false;

@@ -131,8 +131,12 @@ static inline struct zs_deferred *zsd_of(struct zs_pool *pool)
 
 ZS_API bool zs_free_deferred(struct zs_pool *pool, unsigned long value)
 {
-	struct zs_deferred *d = zsd_of(pool);
+	struct zs_deferred *d;
 
+	/* NULL pool: not deferred, like a pool without the framework (async-signal-safe). */
+	if (unlikely(!pool))
+		return false;
+	d = zsd_of(pool);
 	if (unlikely(!d))
 		return false;
 	return zsd_push(d, value);
@@ -140,7 +144,7 @@ ZS_API bool zs_free_deferred(struct zs_pool *pool, unsigned long value)
 
 ZS_API void zs_deferred_flush(struct zs_pool *pool)
 {
-	struct zs_deferred *d = zsd_of(pool);
+	struct zs_deferred *d = pool ? zsd_of(pool) : NULL;
 
 	if (d)
 		zsd_flush(d);
@@ -148,8 +152,10 @@ ZS_API void zs_deferred_flush(struct zs_pool *pool)
 
 ZS_API void zs_deferred_get_stats(struct zs_pool *pool, struct zs_deferred_stats *st)
 {
-	struct zs_deferred *d = zsd_of(pool);
+	struct zs_deferred *d = pool ? zsd_of(pool) : NULL;
 
+	if (!st)
+		return;
 	if (d)
 		zsd_get_stats(d, st);
 	else

@@ -92,18 +92,24 @@ static void zsd_v2_claim_locked(struct zsd_v2 *v2)
  */
 static void zsd_v2_queue(struct zs_deferred *d, struct zsd_v2 *v2)
 {
-	pthread_mutex_lock(&d->lock);
+	zsd_lock(d);
 	zsd_queue_locked(d, &v2->work);
-	pthread_mutex_unlock(&d->lock);
+	zsd_unlock(d);
 	zsm_fetch_sub_release(&v2->handoffs, 1);
 }
 
+/*
+ * A trylock, so a signal handler's push that interrupts a push of its own thread
+ * fails instead of spinning; and one that finds its thread inside a framework lock
+ * (zsd_tls_busy: the hand-off below takes d->lock) returns false before trying. In a
+ * fork child the array takes nothing (no worker would drain it at half capacity).
+ */
 bool zsd_v2_push(struct zs_deferred *d, unsigned long value)
 {
 	struct zsd_v2 *v2 = d->v2;
 	bool claim;
 
-	if (pthread_spin_trylock(&v2->lock) != 0) {
+	if (zsd_tls_busy || d->forked || pthread_spin_trylock(&v2->lock) != 0) {
 		zsm_add_relaxed(&d->fallbacks_busy, 1);
 		return false;
 	}
@@ -123,6 +129,25 @@ bool zsd_v2_push(struct zs_deferred *d, unsigned long value)
 	if (claim)
 		zsd_v2_queue(d, v2);
 	return true;
+}
+
+/*
+ * Fork prepare: with the spinlock held no new claim starts; claims in flight finish
+ * their hand-off (it takes d->lock, which the caller does not hold yet), so the child
+ * inherits no half-queued work item.
+ */
+void zsd_v2_lock(struct zs_deferred *d)
+{
+	unsigned int spins = 0;
+
+	pthread_spin_lock(&d->v2->lock);
+	while (zsm_load_acquire(&d->v2->handoffs))
+		zsd_relax(spins++);
+}
+
+void zsd_v2_unlock(struct zs_deferred *d)
+{
+	pthread_spin_unlock(&d->v2->lock);
 }
 
 void zsd_v2_kick(struct zs_deferred *d)

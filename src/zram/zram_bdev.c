@@ -85,6 +85,8 @@ void _zram_bdev_detach(struct zram *zram)
 
 ZS_API int zram_set_backing_fd(struct zram *zram, int fd, uint64_t nr_blocks)
 {
+	if (!zram)
+		return -EINVAL;
 	uint64_t *bitmap = NULL;
 	int ret = 0;
 

@@ -9,6 +9,8 @@
 
 ZS_API uint64_t zram_mark_idle(struct zram *zram, uint64_t older_than_sec)
 {
+	if (!zram)
+		return 0;
 	uint32_t now = _zram_now(zram);
 	uint64_t marked = 0;
 
@@ -36,6 +38,8 @@ ZS_API uint64_t zram_mark_idle(struct zram *zram, uint64_t older_than_sec)
 
 ZS_API unsigned long zram_compact(struct zram *zram)
 {
+	if (!zram)
+		return 0;
 	return zs_compact(zram->pool);
 }
 
@@ -78,6 +82,8 @@ static int recomp_register_locked(struct zram *zram, unsigned int prio, const ch
 ZS_API int zram_set_recomp_algorithm(struct zram *zram, unsigned int prio, const char *algo,
 				     int level)
 {
+	if (!zram)
+		return -EINVAL;
 	int ret;
 
 	pthread_mutex_lock(&zram->ctl_lock);
@@ -163,11 +169,20 @@ static int recompress_one(struct zram *zram, uint32_t index, enum zram_recomp_mo
 
 	slot_lock(zram, index);
 	flags = slot_flags(zram, index);
-	if (!(flags & ZRAM_PP_SLOT) || zram->slots[index].handle != old_handle) {
-		/* Freed or rewritten meanwhile: our copy is stale. */
+	if (!(flags & ZRAM_PP_SLOT) || zram->slots[index].handle != old_handle ||
+	    (flags & ZRAM_FREE_PENDING)) {
+		/*
+		 * Freed or rewritten meanwhile: our copy is stale. Or notified dead while the
+		 * lock was down (FREE_PENDING, per-CPU modes): free it now, as writeback
+		 * does; replacing the content would clear FREE_PENDING and the drain would
+		 * leave the dead slot allocated (issue 12).
+		 */
+		freed = flags & ZRAM_FREE_PENDING ? _zram_slot_free_extract(zram, index) : 0;
 		slot_unlock(zram, index);
 		if (handle)
 			zs_free(zram->pool, handle);
+		if (freed)
+			zs_free(zram->pool, freed);
 		return 0;
 	}
 	if (!handle) {
@@ -214,6 +229,8 @@ static int find_prio(struct zram *zram, const char *algo)
 ZS_API int64_t zram_recompress(struct zram *zram, enum zram_recomp_mode mode, const char *algo,
 			       int level, size_t threshold)
 {
+	if (!zram)
+		return -EINVAL;
 	unsigned int prios[ZRAM_MAX_COMPS], nprios = 0;
 	int64_t done = 0;
 	int ret;

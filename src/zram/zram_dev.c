@@ -179,6 +179,8 @@ ZS_API void zram_destroy(struct zram *zram)
 
 ZS_API void zram_reset(struct zram *zram)
 {
+	if (!zram)
+		return;
 	uint64_t limit = zsm_load_relaxed(&zram->limit_pages);
 
 	pthread_mutex_lock(&zram->ctl_lock);
@@ -199,26 +201,38 @@ ZS_API void zram_reset(struct zram *zram)
 
 ZS_API uint32_t zram_nr_pages(const struct zram *zram)
 {
+	if (!zram)
+		return 0;
 	return zram->nr_pages;
 }
 
 ZS_API struct zs_pool *zram_pool(struct zram *zram)
 {
+	if (!zram) {
+		errno = EINVAL;
+		return NULL;
+	}
 	return zram->pool;
 }
 
 ZS_API enum zram_free_mode zram_get_free_mode(const struct zram *zram)
 {
+	if (!zram)
+		return ZRAM_FREE_DEFAULT;
 	return zram->free_mode;
 }
 
 ZS_API void zram_set_mem_limit(struct zram *zram, uint64_t bytes)
 {
+	if (!zram)
+		return;
 	zsm_store_relaxed(&zram->limit_pages, (bytes + ZSM_PAGE_SIZE - 1) / ZSM_PAGE_SIZE);
 }
 
 ZS_API void zram_reset_mem_used_max(struct zram *zram)
 {
+	if (!zram)
+		return;
 	zsm_store_relaxed(&zram->stats.max_used_pages, zs_get_total_pages(zram->pool));
 }
 
@@ -227,6 +241,8 @@ ZS_API void zram_reset_mem_used_max(struct zram *zram)
 
 ZS_API int zram_get_slot_info(struct zram *zram, uint32_t index, struct zram_slot_info *info)
 {
+	if (!zram || !info)
+		return -EINVAL;
 	uint32_t flags;
 
 	if (index >= zram->nr_pages)
@@ -253,6 +269,8 @@ ZS_API int zram_get_slot_info(struct zram *zram, uint32_t index, struct zram_slo
 
 ZS_API int zram_test_corrupt_slot(struct zram *zram, uint32_t index)
 {
+	if (!zram)
+		return -EINVAL;
 	unsigned char buf[ZSM_PAGE_SIZE];
 	uint32_t flags;
 	size_t size;

@@ -186,6 +186,8 @@ static void notify_handle_deferred(struct zram *zram, uint32_t index)
 
 ZS_API void zram_slot_free_notify(struct zram *zram, uint32_t index)
 {
+	if (!zram)
+		return;
 	if (index >= zram->nr_pages)
 		return;
 	zsm_add_relaxed(&zram_my_shard(zram)->notify_free, 1);
@@ -206,6 +208,8 @@ ZS_API void zram_slot_free_notify(struct zram *zram, uint32_t index)
 
 ZS_API void zram_flush(struct zram *zram)
 {
+	if (!zram)
+		return;
 	if (zram->free_mode != ZRAM_FREE_SYNC)
 		zs_deferred_flush(zram->pool);
 }
@@ -231,6 +235,9 @@ static bool page_same_filled(const void *page, unsigned long *fill)
 
 ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 {
+	/* NULL rule: zsmem/zsmalloc.h */
+	if (!zram || !page)
+		return -EINVAL;
 	unsigned char buf[ZSM_PAGE_SIZE];
 	const void *src = buf;
 	unsigned long fill, handle, old;
@@ -294,6 +301,8 @@ nomem:
 
 ZS_API int zram_read_page(struct zram *zram, uint32_t index, void *page)
 {
+	if (!zram || !page)
+		return -EINVAL;
 	uint32_t flags;
 	int ret;
 
@@ -330,6 +339,8 @@ ZS_API int zram_read_page(struct zram *zram, uint32_t index, void *page)
 
 ZS_API int zram_discard(struct zram *zram, uint32_t index, uint32_t nr_pages)
 {
+	if (!zram)
+		return -EINVAL;
 	if (index >= zram->nr_pages || nr_pages > zram->nr_pages - index) {
 		zsm_add_relaxed(&zram->stats.invalid_io, 1);
 		return -EINVAL;

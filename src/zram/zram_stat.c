@@ -14,6 +14,12 @@
 
 ZS_API void zram_get_mm_stat(struct zram *zram, struct zram_mm_stat *st)
 {
+	if (!st)
+		return;
+	if (!zram) {
+		memset(st, 0, sizeof(*st));
+		return;
+	}
 	struct zs_pool_stats ps;
 
 	zs_pool_stats(zram->pool, &ps);
@@ -31,6 +37,12 @@ ZS_API void zram_get_mm_stat(struct zram *zram, struct zram_mm_stat *st)
 
 ZS_API void zram_get_io_stat(struct zram *zram, struct zram_io_stat *st)
 {
+	if (!st)
+		return;
+	if (!zram) {
+		memset(st, 0, sizeof(*st));
+		return;
+	}
 	st->failed_reads = R(failed_reads);
 	st->failed_writes = R(failed_writes);
 	st->invalid_io = R(invalid_io);
@@ -39,6 +51,12 @@ ZS_API void zram_get_io_stat(struct zram *zram, struct zram_io_stat *st)
 
 ZS_API void zram_get_bd_stat(struct zram *zram, struct zram_bd_stat *st)
 {
+	if (!st)
+		return;
+	if (!zram) {
+		memset(st, 0, sizeof(*st));
+		return;
+	}
 	st->bd_count = R(bd_count);
 	st->bd_reads = R(bd_reads);
 	st->bd_writes = R(bd_writes);
@@ -46,11 +64,23 @@ ZS_API void zram_get_bd_stat(struct zram *zram, struct zram_bd_stat *st)
 
 ZS_API void zram_get_debug_stat(struct zram *zram, struct zram_debug_stat *st)
 {
+	if (!st)
+		return;
+	if (!zram) {
+		memset(st, 0, sizeof(*st));
+		return;
+	}
 	st->miss_free = R(miss_free);
 }
 
 ZS_API void zram_get_ext_stat(struct zram *zram, struct zram_ext_stat *st)
 {
+	if (!st)
+		return;
+	if (!zram) {
+		memset(st, 0, sizeof(*st));
+		return;
+	}
 	st->pages_stored = R(pages_stored);
 	st->num_reads = R(num_reads);
 	st->num_writes = R(num_writes);
@@ -77,6 +107,8 @@ typedef unsigned long long ull;
 
 ZS_API int zram_format_mm_stat(const struct zram_mm_stat *st, char *buf, size_t size)
 {
+	if (!st)
+		return -EINVAL;
 	return snprintf(buf, size, "%8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu %8llu\n",
 			(ull)st->orig_data_size, (ull)st->compr_data_size,
 			(ull)st->mem_used_total, (ull)st->mem_limit, (ull)st->mem_used_max,
@@ -86,23 +118,31 @@ ZS_API int zram_format_mm_stat(const struct zram_mm_stat *st, char *buf, size_t 
 
 ZS_API int zram_format_io_stat(const struct zram_io_stat *st, char *buf, size_t size)
 {
+	if (!st)
+		return -EINVAL;
 	return snprintf(buf, size, "%8llu %8llu %llu %8llu\n", (ull)st->failed_reads,
 			(ull)st->failed_writes, (ull)st->invalid_io, (ull)st->notify_free);
 }
 
 ZS_API int zram_format_bd_stat(const struct zram_bd_stat *st, char *buf, size_t size)
 {
+	if (!st)
+		return -EINVAL;
 	return snprintf(buf, size, "%8llu %8llu %8llu\n", (ull)st->bd_count,
 			(ull)st->bd_reads, (ull)st->bd_writes);
 }
 
 ZS_API int zram_format_debug_stat(const struct zram_debug_stat *st, char *buf, size_t size)
 {
+	if (!st)
+		return -EINVAL;
 	return snprintf(buf, size, "version: %d\n0 %8llu\n", 1, (ull)st->miss_free);
 }
 
 ZS_API int zram_mm_stat_show(struct zram *zram, char *buf, size_t size)
 {
+	if (!zram)
+		return -EINVAL;
 	struct zram_mm_stat st;
 
 	zram_get_mm_stat(zram, &st);
@@ -111,6 +151,8 @@ ZS_API int zram_mm_stat_show(struct zram *zram, char *buf, size_t size)
 
 ZS_API int zram_io_stat_show(struct zram *zram, char *buf, size_t size)
 {
+	if (!zram)
+		return -EINVAL;
 	struct zram_io_stat st;
 
 	zram_get_io_stat(zram, &st);
@@ -119,6 +161,8 @@ ZS_API int zram_io_stat_show(struct zram *zram, char *buf, size_t size)
 
 ZS_API int zram_bd_stat_show(struct zram *zram, char *buf, size_t size)
 {
+	if (!zram)
+		return -EINVAL;
 	struct zram_bd_stat st;
 
 	zram_get_bd_stat(zram, &st);
@@ -127,6 +171,8 @@ ZS_API int zram_bd_stat_show(struct zram *zram, char *buf, size_t size)
 
 ZS_API int zram_debug_stat_show(struct zram *zram, char *buf, size_t size)
 {
+	if (!zram)
+		return -EINVAL;
 	struct zram_debug_stat st;
 
 	zram_get_debug_stat(zram, &st);

@@ -64,10 +64,21 @@ static int writeback_one(struct zram *zram, uint32_t index, int mode)
 	zsm_add_relaxed(&zram->stats.bd_writes, 1);
 
 	slot_lock(zram, index);
-	if (!(slot_flags(zram, index) & ZRAM_PP_SLOT)) {
-		/* Freed or rewritten while we wrote: the block holds nothing live. */
+	flags = slot_flags(zram, index);
+	if (!(flags & ZRAM_PP_SLOT) || (flags & ZRAM_FREE_PENDING)) {
+		/*
+		 * Freed or rewritten while we wrote (PP_SLOT cleared), or notified dead while
+		 * the lock was down (FREE_PENDING, per-CPU modes): the block holds nothing
+		 * live. A pending slot is freed here, now: installing the block would clear
+		 * FREE_PENDING with the other content flags and the drain, finding the slot
+		 * no longer pending, would leave it allocated (issue 12). Its queued index
+		 * then drains as stale.
+		 */
+		handle = flags & ZRAM_FREE_PENDING ? _zram_slot_free_extract(zram, index) : 0;
 		slot_unlock(zram, index);
 		_zram_bdev_free_block(zram, (uint64_t)block);
+		if (handle)
+			zs_free(zram->pool, handle);
 		return 0;
 	}
 	handle = _zram_slot_free_extract(zram, index);
@@ -112,6 +123,8 @@ out:
 
 ZS_API int64_t zram_writeback(struct zram *zram, enum zram_wb_mode mode)
 {
+	if (!zram)
+		return -EINVAL;
 	if (mode < ZRAM_WB_IDLE || mode > ZRAM_WB_INCOMPRESSIBLE)
 		return -EINVAL;
 	return writeback_range(zram, 0, zram->nr_pages, mode);
@@ -119,6 +132,8 @@ ZS_API int64_t zram_writeback(struct zram *zram, enum zram_wb_mode mode)
 
 ZS_API int zram_writeback_slot(struct zram *zram, uint32_t index)
 {
+	if (!zram)
+		return -EINVAL;
 	if (index >= zram->nr_pages)
 		return -EINVAL;
 	return (int)writeback_range(zram, index, index + 1, 0);

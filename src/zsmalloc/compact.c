@@ -207,6 +207,8 @@ ZS_API unsigned long zs_compact(struct zs_pool *pool)
 	unsigned long freed = 0;
 	unsigned int i;
 
+	if (!pool)
+		return 0;
 	for (i = 0; i < pool->nr_classes; i++)
 		freed += zs_compact_class(pool, &pool->classes[i]);
 	zs_pages_flush(pool);	/* compaction's promise: the pages are really gone */

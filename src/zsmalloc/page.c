@@ -51,6 +51,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "common/thread.h"
 #include "zs_internal.h"
 
 static long zs_fault_countdown;	/* atomic */
@@ -584,10 +585,14 @@ void zs_zspage_release(struct zs_pool *pool, struct zspage *zp)
 
 	if (pool->flags & ZS_POOL_DEFER_ZSPAGE_FREE) {
 		pthread_mutex_lock(&d->lock);
-		zsm_list_add(&zp->node, d->queue.prev);
-		pthread_cond_signal(&d->cond);
+		if (d->running) {
+			zsm_list_add(&zp->node, d->queue.prev);
+			pthread_cond_signal(&d->cond);
+			pthread_mutex_unlock(&d->lock);
+			return;
+		}
+		/* No thread (a fork child): release it here, as without the flag. */
 		pthread_mutex_unlock(&d->lock);
-		return;
 	}
 #ifdef ZSMEM_ASAN
 	for (unsigned int k = 0; k < zp->nr_held; k++)
@@ -765,7 +770,8 @@ static void *zs_defer_worker(void *arg)
 	zsm_list_init(&batch);
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
-		while (zsm_list_empty(&d->queue) && !d->stop)
+		/* While a fork is being prepared, start no batch (zs_fork_prepare). */
+		while ((zsm_list_empty(&d->queue) || d->fork_pending) && !d->stop)
 			pthread_cond_wait(&d->cond, &d->lock);
 		if (zsm_list_empty(&d->queue))
 			break;		/* stop requested and nothing left */
@@ -775,13 +781,101 @@ static void *zs_defer_worker(void *arg)
 		batch.next->prev = &batch;
 		batch.prev->next = &batch;
 		zsm_list_init(&d->queue);
+		d->busy = true;
 		pthread_mutex_unlock(&d->lock);
 		zs_zspage_free_list(pool, &batch);
 		zs_pages_flush(pool);
 		pthread_mutex_lock(&d->lock);
+		d->busy = false;
+		pthread_cond_broadcast(&d->idle_cond);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return NULL;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* fork(): pools with a zspage-free thread                                             */
+
+/*
+ * zs_defer_all_lock is taken before any pool's defer lock; the prepare handler holds
+ * both across fork(). The thread is parked between batches, so the child inherits no
+ * half-released zspage; the child has no thread and releases zspages inline (its
+ * queue, inherited, is released by zs_destroy_pool).
+ */
+static pthread_mutex_t zs_defer_all_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct zs_pool *zs_defer_all;
+
+static void zs_defer_register(struct zs_pool *pool)
+{
+	pthread_mutex_lock(&zs_defer_all_lock);
+	pool->defer.all_prev = NULL;
+	pool->defer.all_next = zs_defer_all;
+	if (zs_defer_all)
+		zs_defer_all->defer.all_prev = pool;
+	zs_defer_all = pool;
+	pthread_mutex_unlock(&zs_defer_all_lock);
+}
+
+static void zs_defer_unregister(struct zs_pool *pool)
+{
+	struct zs_defer_release *d = &pool->defer;
+
+	pthread_mutex_lock(&zs_defer_all_lock);
+	if (d->all_prev)
+		d->all_prev->defer.all_next = d->all_next;
+	else if (zs_defer_all == pool)
+		zs_defer_all = d->all_next;
+	if (d->all_next)
+		d->all_next->defer.all_prev = d->all_prev;
+	d->all_next = d->all_prev = NULL;
+	pthread_mutex_unlock(&zs_defer_all_lock);
+}
+
+static void zs_fork_prepare(void)
+{
+	pthread_mutex_lock(&zs_defer_all_lock);
+	for (struct zs_pool *p = zs_defer_all; p; p = p->defer.all_next) {
+		struct zs_defer_release *d = &p->defer;
+
+		pthread_mutex_lock(&d->lock);
+		d->fork_pending = true;
+		while (d->busy)
+			pthread_cond_wait(&d->idle_cond, &d->lock);
+	}
+}
+
+static void zs_fork_parent(void)
+{
+	for (struct zs_pool *p = zs_defer_all; p; p = p->defer.all_next) {
+		struct zs_defer_release *d = &p->defer;
+
+		d->fork_pending = false;
+		pthread_cond_signal(&d->cond);
+		pthread_mutex_unlock(&d->lock);
+	}
+	pthread_mutex_unlock(&zs_defer_all_lock);
+}
+
+static void zs_fork_child(void)
+{
+	for (struct zs_pool *p = zs_defer_all; p; p = p->defer.all_next) {
+		struct zs_defer_release *d = &p->defer;
+
+		d->fork_pending = false;
+		d->running = false;
+		/* Their waiter (the thread) does not exist here. */
+		pthread_cond_init(&d->cond, NULL);
+		pthread_cond_init(&d->idle_cond, NULL);
+		pthread_mutex_unlock(&d->lock);
+	}
+	pthread_mutex_unlock(&zs_defer_all_lock);
+}
+
+/* First of the library's fork handlers to register (see deferred.c: 202, zswap: 203),
+ * so its prepare runs last, once the deferred drains that release zspages are done. */
+__attribute__((constructor(201))) static void zs_fork_register(void)
+{
+	pthread_atfork(zs_fork_prepare, zs_fork_parent, zs_fork_child);
 }
 
 int zs_defer_start(struct zs_pool *pool)
@@ -790,14 +884,18 @@ int zs_defer_start(struct zs_pool *pool)
 
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
+	pthread_cond_init(&d->idle_cond, NULL);
 	zsm_list_init(&d->queue);
 	d->stop = false;
 	d->running = false;
+	d->busy = false;
+	d->fork_pending = false;
 	if (!(pool->flags & ZS_POOL_DEFER_ZSPAGE_FREE))
 		return 0;
-	if (zs_fault() || pthread_create(&d->thread, NULL, zs_defer_worker, pool))
+	if (zs_fault() || zs_thread_create(&d->thread, zs_defer_worker, pool))
 		return -ENOMEM;
 	d->running = true;
+	zs_defer_register(pool);
 	return 0;
 }
 
@@ -806,6 +904,8 @@ void zs_defer_stop(struct zs_pool *pool)
 {
 	struct zs_defer_release *d = &pool->defer;
 
+	if (pool->flags & ZS_POOL_DEFER_ZSPAGE_FREE)
+		zs_defer_unregister(pool);
 	if (d->running) {
 		pthread_mutex_lock(&d->lock);
 		d->stop = true;
@@ -813,7 +913,12 @@ void zs_defer_stop(struct zs_pool *pool)
 		pthread_mutex_unlock(&d->lock);
 		pthread_join(d->thread, NULL);
 		d->running = false;
+	} else if (!zsm_list_empty(&d->queue)) {
+		/* A fork child: what the parent's thread had not released yet. */
+		zs_zspage_free_list(pool, &d->queue);
+		zs_pages_flush(pool);
 	}
 	pthread_cond_destroy(&d->cond);
+	pthread_cond_destroy(&d->idle_cond);
 	pthread_mutex_destroy(&d->lock);
 }

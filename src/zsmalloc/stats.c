@@ -34,6 +34,8 @@ ZS_API unsigned int zs_class_stats(struct zs_pool *pool, struct zs_class_stats *
 {
 	unsigned int i;
 
+	if (!pool || (!rows && max))
+		return 0;
 	for (i = 0; i < pool->nr_classes && i < max; i++) {
 		struct size_class *class = &pool->classes[i];
 
@@ -48,7 +50,11 @@ ZS_API void zs_pool_stats(struct zs_pool *pool, struct zs_pool_stats *st)
 {
 	unsigned int i;
 
+	if (!st)
+		return;
 	memset(st, 0, sizeof(*st));
+	if (!pool)
+		return;
 	for (i = 0; i < pool->nr_classes; i++) {
 		struct size_class *class = &pool->classes[i];
 
@@ -72,6 +78,8 @@ ZS_API void zs_print_stats(struct zs_pool *pool, FILE *out)
 	struct zs_class_stats row, sum;
 	unsigned int i, g;
 
+	if (!pool || !out)
+		return;
 	memset(&sum, 0, sizeof(sum));
 	fprintf(out, "%5s %5s", "class", "size");
 	for (g = 0; g < ZS_NR_FULLNESS; g++)
@@ -185,10 +193,13 @@ static unsigned long zs_check_zspage(struct zs_pool *pool, struct size_class *cl
 
 ZS_API int zs_pool_check(struct zs_pool *pool)
 {
-	unsigned char *seen = malloc(ZS_LOC_IDX_MASK + 1);
+	unsigned char *seen;
 	unsigned long bad = 0;
 	unsigned int i, g;
 
+	if (!pool)
+		return -EINVAL;
+	seen = malloc(ZS_LOC_IDX_MASK + 1);
 	if (!seen)
 		return -ENOMEM;
 	for (i = 0; i < pool->nr_classes; i++) {

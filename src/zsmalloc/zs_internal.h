@@ -318,10 +318,16 @@ struct zs_region {
 struct zs_defer_release {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	pthread_cond_t idle_cond;	/* the thread finished a batch (fork waits for it) */
 	struct zsm_list queue;		/* emptied zspages whose pages are still held */
 	bool stop;
+	/* The thread exists: false before start, after stop, and in a fork child, where
+	 * zspages are released inline instead. Written under lock or single-threaded. */
 	bool running;
+	bool busy;			/* releasing a batch (without the lock) */
+	bool fork_pending;		/* fork() being prepared: take no new batch */
 	pthread_t thread;
+	struct zs_pool *all_next, *all_prev;	/* pools with the thread, for fork */
 };
 
 struct zs_pool {

@@ -362,21 +362,23 @@ ZS_API void zs_destroy_pool(struct zs_pool *pool)
 
 ZS_API const char *zs_pool_name(const struct zs_pool *pool)
 {
-	return pool->name;
+	return pool ? pool->name : NULL;
 }
 
 ZS_API size_t zs_huge_class_size(struct zs_pool *pool)
 {
-	return pool->huge_class_size;
+	return pool ? pool->huge_class_size : 0;
 }
 
 ZS_API unsigned long zs_get_total_pages(struct zs_pool *pool)
 {
-	return zsm_load_relaxed(&pool->total_pages);
+	return pool ? zsm_load_relaxed(&pool->total_pages) : 0;
 }
 
 ZS_API unsigned int zs_handle_class(struct zs_pool *pool, unsigned long handle)
 {
+	if (!pool || !handle)
+		return ZS_NR_SIZE_SLOTS;	/* no class: out of range by design */
 #ifdef ZSMEM_DEBUG
 	zs_check_handle(pool, handle, "zs_handle_class");
 #else
@@ -396,8 +398,8 @@ ZS_API unsigned long zs_malloc(struct zs_pool *pool, size_t size)
 	struct zspage *zp;
 	unsigned int idx;
 
-	if (unlikely(!size || size > ZS_MAX_ALLOC_SIZE)) {
-		errno = size ? ENOSPC : EINVAL;
+	if (unlikely(!pool || !size || size > ZS_MAX_ALLOC_SIZE)) {
+		errno = size && pool ? ENOSPC : EINVAL;
 		return 0;
 	}
 	/* From the kernel's huge threshold on: the huge class, as in the kernel. */
@@ -488,7 +490,7 @@ ZS_API void zs_free(struct zs_pool *pool, unsigned long handle)
 	struct zspage *empty;
 	unsigned long loc;
 
-	if (unlikely(!handle))
+	if (unlikely(!handle || !pool))
 		return;
 #ifdef ZSMEM_DEBUG
 	zs_check_handle(pool, handle, "zs_free");
@@ -803,6 +805,9 @@ ZS_API void zs_free_batch(struct zs_pool *pool, unsigned long *handles, size_t n
 	struct zs_bent *ent;
 	size_t i;
 
+	if (!pool || !handles)
+		return;
+
 	if (!n)
 		return;
 	if (n <= ZS_BATCH_STACK) {
@@ -854,34 +859,76 @@ static struct zspage *zs_obj_lock(struct zs_pool *pool, unsigned long handle,
 	}
 }
 
-ZS_API void zs_obj_write(struct zs_pool *pool, unsigned long handle, const void *src, size_t len)
+/*
+ * Bytes an object of this class can hold: its slot less the in-slot header. A length
+ * past it would reach the neighbouring slot; one compare against a value already in
+ * cache on this path, so it is checked in every build (the exact size given to
+ * zs_malloc is not stored: merged classes round it up to the slot).
+ */
+static inline bool zs_len_fits(const struct size_class *class, size_t len)
 {
-	unsigned long loc;
-	struct zspage *zp = zs_obj_lock(pool, handle, &loc);
-	const struct size_class *class = pool->size_class[zs_loc_class(loc)];
-
-	zs_copy_in(class, zp, zs_loc_idx(loc), class->hdr, src, len);
-	zs_zspage_read_unlock(zp);
+	return len <= (size_t)(class->size - class->hdr);
 }
 
-ZS_API void zs_obj_read(struct zs_pool *pool, unsigned long handle, void *dst, size_t len)
+ZS_API int zs_obj_write(struct zs_pool *pool, unsigned long handle, const void *src, size_t len)
 {
 	unsigned long loc;
-	struct zspage *zp = zs_obj_lock(pool, handle, &loc);
-	const struct size_class *class = pool->size_class[zs_loc_class(loc)];
+	struct zspage *zp;
+	const struct size_class *class;
 
+	if (unlikely(!pool || !handle))
+		return -EINVAL;
+	zp = zs_obj_lock(pool, handle, &loc);
+	class = pool->size_class[zs_loc_class(loc)];
+	if (unlikely(!zs_len_fits(class, len))) {
+		zs_zspage_read_unlock(zp);
+		return -EINVAL;
+	}
+	zs_copy_in(class, zp, zs_loc_idx(loc), class->hdr, src, len);
+	zs_zspage_read_unlock(zp);
+	return 0;
+}
+
+ZS_API int zs_obj_read(struct zs_pool *pool, unsigned long handle, void *dst, size_t len)
+{
+	unsigned long loc;
+	struct zspage *zp;
+	const struct size_class *class;
+
+	if (unlikely(!pool || !handle))
+		return -EINVAL;
+	zp = zs_obj_lock(pool, handle, &loc);
+	class = pool->size_class[zs_loc_class(loc)];
+	if (unlikely(!zs_len_fits(class, len))) {
+		zs_zspage_read_unlock(zp);
+		return -EINVAL;
+	}
 	zs_copy_out(class, zp, zs_loc_idx(loc), class->hdr, dst, len);
 	zs_zspage_read_unlock(zp);
+	return 0;
 }
 
 ZS_API const void *zs_obj_read_begin(struct zs_pool *pool, unsigned long handle, size_t len,
 				     void *local_copy)
 {
 	unsigned long loc;
-	struct zspage *zp = zs_obj_lock(pool, handle, &loc);
-	const struct size_class *class = pool->size_class[zs_loc_class(loc)];
-	size_t off = (size_t)zs_loc_idx(loc) * class->size + class->hdr;
-	size_t in = off & ZSM_PAGE_MASK;
+	struct zspage *zp;
+	const struct size_class *class;
+	size_t off, in;
+
+	if (unlikely(!pool || !handle)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	zp = zs_obj_lock(pool, handle, &loc);
+	class = pool->size_class[zs_loc_class(loc)];
+	if (unlikely(!zs_len_fits(class, len))) {
+		zs_zspage_read_unlock(zp);
+		errno = EINVAL;
+		return NULL;	/* nothing held: no zs_obj_read_end() */
+	}
+	off = (size_t)zs_loc_idx(loc) * class->size + class->hdr;
+	in = off & ZSM_PAGE_MASK;
 
 	/* The lock is held until zs_obj_read_end(). */
 	if (in + len <= ZSM_PAGE_SIZE)
@@ -893,8 +940,11 @@ ZS_API const void *zs_obj_read_begin(struct zs_pool *pool, unsigned long handle,
 ZS_API void zs_obj_read_end(struct zs_pool *pool, unsigned long handle, const void *ptr)
 {
 	/* We hold the zspage read lock: the cell cannot change under us. */
-	unsigned long loc = zsm_load_relaxed(zs_cell(handle));
+	unsigned long loc;
 
-	(void)pool, (void)ptr;
+	(void)ptr;
+	if (!pool || !handle)
+		return;
+	loc = zsm_load_relaxed(zs_cell(handle));
 	zs_zspage_read_unlock(zs_loc_zspage(loc));
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/thread.h"
 #include "zswap_internal.h"
 
 static uint64_t phys_ram_bytes(void)
@@ -27,6 +28,7 @@ static void zswap_free(struct zswap *zs)
 	if (zs->comp)
 		zcomp_destroy(zs->comp);
 	pthread_cond_destroy(&zs->shrink_cond);
+	pthread_cond_destroy(&zs->shrink_idle);
 	pthread_mutex_destroy(&zs->shrink_lock);
 	pthread_mutex_destroy(&zs->wb_mutex);
 	pthread_mutex_destroy(&zs->lru_lock);
@@ -61,6 +63,7 @@ ZS_API struct zswap *zswap_create(const struct zswap_config *cfg)
 	pthread_mutex_init(&zs->wb_mutex, NULL);
 	pthread_mutex_init(&zs->shrink_lock, NULL);
 	pthread_cond_init(&zs->shrink_cond, NULL);
+	pthread_cond_init(&zs->shrink_idle, NULL);
 
 	zs->comp = zcomp_create(cfg->compressor ? cfg->compressor : "lz4", cfg->comp_level);
 	if (!zs->comp)
@@ -106,12 +109,14 @@ ZS_API struct zswap *zswap_create(const struct zswap_config *cfg)
 	}
 
 	if (cfg->shrinker_enabled) {
-		ret = pthread_create(&zs->shrinker, NULL, _zswap_shrinker_main, zs);
+		zs->shrink_busy = true;	/* until it first waits */
+		ret = zs_thread_create(&zs->shrinker, _zswap_shrinker_main, zs);
 		if (ret) {
 			errno = ret;
 			goto fail;
 		}
 		zsm_store_relaxed(&zs->shrinker_started, true);
+		_zswap_fork_register(zs);
 	}
 	return zs;
 
@@ -127,6 +132,7 @@ ZS_API void zswap_destroy(struct zswap *zs)
 	if (!zs)
 		return;
 	if (zsm_load_relaxed(&zs->shrinker_started)) {
+		_zswap_fork_unregister(zs);
 		pthread_mutex_lock(&zs->shrink_lock);
 		zsm_store_relaxed(&zs->shrink_stop, true);
 		pthread_cond_signal(&zs->shrink_cond);

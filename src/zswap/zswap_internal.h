@@ -184,6 +184,16 @@ struct zswap {
 	pthread_cond_t shrink_cond;
 	bool shrink_requested;		/* a store hit the limit since the last pass */
 	bool shrink_stop;		/* set (under shrink_lock) by zswap_destroy */
+	/*
+	 * fork() (zswap_shrink.c): the shrinker is busy while it runs a pass (not waiting
+	 * on shrink_cond); shrink_fork_pending parks it between passes (a pass ends early
+	 * when it is set) and shrink_idle tells the prepare handler it is parked. Under
+	 * shrink_lock; shrink_fork_pending is atomic, relaxed (also read by the pass).
+	 */
+	bool shrink_busy;
+	bool shrink_fork_pending;
+	pthread_cond_t shrink_idle;
+	struct zswap *all_next, *all_prev;	/* zswaps with a shrinker, for fork */
 
 	struct zswap_counters c;
 };
@@ -267,5 +277,8 @@ extern const struct zs_deferred_ops _zswap_defer_ops;
 /* zswap_shrink.c: a store's limit check (true: reject), and the shrinker thread. */
 bool _zswap_over_limit(struct zswap *zs);
 void *_zswap_shrinker_main(void *arg);
+/* fork(): zswaps with a running shrinker are listed for the atfork handlers. */
+void _zswap_fork_register(struct zswap *zs);
+void _zswap_fork_unregister(struct zswap *zs);
 
 #endif

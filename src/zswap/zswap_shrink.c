@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/thread.h"
 #include "zswap_internal.h"
 
 static void shrink_wake(struct zswap *zs)
@@ -167,7 +168,8 @@ static uint64_t shrink(struct zswap *zs, void *buf, bool to_threshold, uint64_t 
 	while (to_threshold ? over_accept(zs) : done < nr) {
 		enum wb_result r;
 
-		if (to_threshold && zsm_load_relaxed(&zs->shrink_stop))
+		if (to_threshold && (zsm_load_relaxed(&zs->shrink_stop) ||
+				     zsm_load_relaxed(&zs->shrink_fork_pending)))
 			break;
 		/* Per entry, so that swapoff is not shut out for a whole pass. */
 		pthread_mutex_lock(&zs->wb_mutex);
@@ -207,10 +209,15 @@ void *_zswap_shrinker_main(void *arg)
 
 	pthread_mutex_lock(&zs->shrink_lock);
 	for (;;) {
-		while (!zsm_load_relaxed(&zs->shrink_requested) && !zsm_load_relaxed(&zs->shrink_stop))
+		zs->shrink_busy = false;
+		pthread_cond_broadcast(&zs->shrink_idle);
+		while ((!zsm_load_relaxed(&zs->shrink_requested) ||
+			zsm_load_relaxed(&zs->shrink_fork_pending)) &&
+		       !zsm_load_relaxed(&zs->shrink_stop))
 			pthread_cond_wait(&zs->shrink_cond, &zs->shrink_lock);
 		if (zsm_load_relaxed(&zs->shrink_stop))
 			break;
+		zs->shrink_busy = true;
 		pthread_mutex_unlock(&zs->shrink_lock);
 
 		/* Clear before the pass: a store that hits the limit during the pass asks
@@ -238,6 +245,9 @@ void *_zswap_shrinker_main(void *arg)
 				until.tv_nsec -= 1000000000L;
 			}
 			pthread_mutex_lock(&zs->shrink_lock);
+			/* Waiting is parked, for fork as well. */
+			zs->shrink_busy = false;
+			pthread_cond_broadcast(&zs->shrink_idle);
 			while (!zsm_load_relaxed(&zs->shrink_stop) &&
 			       pthread_cond_timedwait(&zs->shrink_cond, &zs->shrink_lock,
 						      &until) != ETIMEDOUT)
@@ -268,4 +278,82 @@ ZS_API uint64_t zswap_writeback(struct zswap *zs, uint64_t nr_pages)
 	done = shrink(zs, buf, false, nr_pages);
 	free(buf);
 	return done;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* fork()                                                                              */
+
+/*
+ * Every zswap with a shrinker. zswap_all_lock comes before any shrink_lock; the
+ * prepare handler holds both across fork(), with every shrinker parked between
+ * passes (holding no zswap or pool lock). The child has no shrinker: as if it had
+ * been created without one (zswap_writeback() still works there).
+ */
+static pthread_mutex_t zswap_all_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct zswap *zswap_all;
+
+void _zswap_fork_register(struct zswap *zs)
+{
+	pthread_mutex_lock(&zswap_all_lock);
+	zs->all_prev = NULL;
+	zs->all_next = zswap_all;
+	if (zswap_all)
+		zswap_all->all_prev = zs;
+	zswap_all = zs;
+	pthread_mutex_unlock(&zswap_all_lock);
+}
+
+void _zswap_fork_unregister(struct zswap *zs)
+{
+	pthread_mutex_lock(&zswap_all_lock);
+	if (zs->all_prev)
+		zs->all_prev->all_next = zs->all_next;
+	else if (zswap_all == zs)
+		zswap_all = zs->all_next;
+	if (zs->all_next)
+		zs->all_next->all_prev = zs->all_prev;
+	zs->all_next = zs->all_prev = NULL;
+	pthread_mutex_unlock(&zswap_all_lock);
+}
+
+static void zswap_fork_prepare(void)
+{
+	pthread_mutex_lock(&zswap_all_lock);
+	for (struct zswap *zs = zswap_all; zs; zs = zs->all_next) {
+		pthread_mutex_lock(&zs->shrink_lock);
+		zsm_store_relaxed(&zs->shrink_fork_pending, true);
+		while (zs->shrink_busy)
+			pthread_cond_wait(&zs->shrink_idle, &zs->shrink_lock);
+	}
+}
+
+static void zswap_fork_parent(void)
+{
+	for (struct zswap *zs = zswap_all; zs; zs = zs->all_next) {
+		zsm_store_relaxed(&zs->shrink_fork_pending, false);
+		pthread_cond_signal(&zs->shrink_cond);
+		pthread_mutex_unlock(&zs->shrink_lock);
+	}
+	pthread_mutex_unlock(&zswap_all_lock);
+}
+
+static void zswap_fork_child(void)
+{
+	for (struct zswap *zs = zswap_all; zs; zs = zs->all_next) {
+		zsm_store_relaxed(&zs->shrink_fork_pending, false);
+		zsm_store_relaxed(&zs->shrinker_started, false);
+		/* Their waiter (the shrinker) does not exist here. */
+		pthread_cond_init(&zs->shrink_cond, NULL);
+		pthread_cond_init(&zs->shrink_idle, NULL);
+		pthread_mutex_unlock(&zs->shrink_lock);
+	}
+	zswap_all = NULL;	/* none has a shrinker any more */
+	pthread_mutex_unlock(&zswap_all_lock);
+}
+
+/* Last of the library's fork handlers to register (zsmalloc 201, deferred 202), so
+ * its prepare runs first: the shrinker may flush deferred frees until it is parked. */
+__attribute__((constructor(203))) static void zswap_fork_register_handlers(void)
+{
+	pthread_atfork(zswap_fork_prepare, zswap_fork_parent, zswap_fork_child);
 }

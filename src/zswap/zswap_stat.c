@@ -9,6 +9,8 @@
 
 ZS_API void zswap_get_stats(struct zswap *zs, struct zswap_stats *st)
 {
+	if (!st)
+		return;
 	memset(st, 0, sizeof(*st));
 	if (!zs)
 		return;
@@ -33,6 +35,8 @@ ZS_API void zswap_print_stats(struct zswap *zs, FILE *out)
 {
 	struct zswap_stats st;
 
+	if (!zs || !out)
+		return;
 	zswap_get_stats(zs, &st);
 #define P(f) fprintf(out, "%s %llu\n", #f, (unsigned long long)st.f)
 	P(pool_limit_hit);
@@ -71,6 +75,8 @@ ZS_API int zswap_check(struct zswap *zs)
 	struct zswap_tree *trees[ZSWAP_MAX_TYPES];
 	struct zsm_list *n;
 
+	if (!zs)
+		return -EINVAL;
 #define BAD(...) do { fprintf(stderr, "zswap_check: " __VA_ARGS__); fputc('\n', stderr); \
 		      bad++; } while (0)
 	/* Pending deferred frees would be on the LRU yet half-counted mid-drain. */
