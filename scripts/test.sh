@@ -7,7 +7,9 @@
 #   3. TSan build, the threaded tests;
 #   4. the threaded tests again with rseq disabled in glibc (the fallback push path);
 #   5. the libFuzzer harnesses (clang, ASan+UBSan), 60 s each from the seed corpus
-#      (scripts/fuzz.sh; about 4 min with its build).
+#      (scripts/fuzz.sh; about 4 min with its build);
+#   6. scripts/figures.sh --quick, so that the README's figure scripts cannot rot
+#      (a smoke run; no speed target is checked).
 # Every build also replays the fuzz seed corpora and runs a short soak (CTest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,5 +36,6 @@ GLIBC_TUNABLES=glibc.pthread.rseq=0 \
 	run ctest --test-dir build/release --output-on-failure -L threaded -j"$jobs"
 
 run scripts/fuzz.sh 60
+FIGURES_OUT=build/figures-quick ZSMEM_BUILD=build/release run scripts/figures.sh --quick >/dev/null
 echo
 echo "all test stages passed"

@@ -190,6 +190,21 @@ uint64_t bench_rss_bytes(void)
 	return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+uint64_t bench_rss_exact_bytes(void)
+{
+	unsigned long kb = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/smaps_rollup", "re");
+
+	if (!f)
+		return bench_rss_bytes();
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Rss: %lu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kb * 1024;
+}
+
 void bench_sleep_ns(uint64_t ns)
 {
 	struct timespec ts = {

@@ -72,6 +72,12 @@ uint64_t bench_now_ns(void);		/* CLOCK_MONOTONIC */
 uint64_t bench_cpu_ns(void);		/* user + system of the whole process (getrusage SELF) */
 uint64_t bench_thread_cpu_ns(void);	/* user + system of the calling thread */
 uint64_t bench_rss_bytes(void);		/* resident set from /proc/self/statm; 0 on error */
+/*
+ * The same from /proc/self/smaps_rollup, which walks the page tables: exact, where
+ * statm reads per-CPU counters that lag by up to a few hundred pages while several
+ * threads fault. Costs a few ms on a large process.
+ */
+uint64_t bench_rss_exact_bytes(void);
 /* Sleeps for ns nanoseconds (nanosleep, restarted on EINTR). */
 void bench_sleep_ns(uint64_t ns);
 

@@ -25,7 +25,17 @@
  *     high-water mark, at default sizing (floor + on-demand growth) and with growth
  *     disabled (spare_pages_max = floor), the fixed-pool behaviour.
  *
+ *  4. Object burst (issue 10's row): one thread frees objects of 200-3,200 bytes back
+ *     to back through the ops API (zs_pool_enable_deferred_free(), its drain a
+ *     zs_free_batch()), --burst-mult times as many as the default spare floor holds
+ *     (default 8x: 64 pages x 512 handles x 8 = 262,144 on 2 CPUs). Reported per push:
+ *     the pushing thread's CPU time (CLOCK_THREAD_CPUTIME_ID: what the exiting thread
+ *     pays, not the workers) and wall time, against zs_free() of the same objects in
+ *     the same repetition; the fallbacks and how far the spare pool grew. Medians over
+ *     --reps.
+ *
  * usage: zsd_bench [--handles N] [--reps R] [--runs K] [--workers W] [--burst-k K]
+ *                  [--burst-mult M] [--burst-only]
  * Prints one table and one JSON line. Exit 1 if a value was lost.
  */
 #define _GNU_SOURCE
@@ -170,6 +180,172 @@ static struct burst_result bench_burst(unsigned int k, bool grow)
 		 __atomic_load_n(&b_drained, __ATOMIC_RELAXED) - d0 != r.st.pushed;
 	zs_destroy_pool(pool);
 	return r;
+}
+
+/* ---- 4. object burst ---- */
+static void b_drain_free(void *private, void *buf, unsigned int count)
+{
+	zs_free_batch(private, buf, count);
+	__atomic_fetch_add(&b_drained, count, __ATOMIC_RELAXED);
+}
+
+static const struct zs_deferred_ops b_ops_free = { .push = b_push, .drain = b_drain_free };
+
+struct objburst_result {
+	double push_cpu_ns, push_wall_ns;	/* per object, the pushing thread */
+	double sync_cpu_ns, sync_wall_ns;	/* per object, zs_free() */
+	uint64_t fallbacks, floor, spare_high, spare_grown;
+	unsigned long n;
+	bool lost;
+};
+
+/* n objects of 200..3200 bytes, uniformly; a sync fallback frees inline. */
+static unsigned long *ob_fill(struct zs_pool *pool, unsigned long n, uint64_t seed)
+{
+	unsigned long *h = malloc(n * sizeof(*h)), i;
+	struct zsm_rng r;
+
+	if (!h)
+		abort();
+	zsm_rng_seed(&r, seed);
+	for (i = 0; i < n; i++) {
+		h[i] = zs_malloc(pool, 200 + zsm_rng_below(&r, 3001));
+		if (!h[i]) {
+			perror("zs_malloc");
+			exit(1);
+		}
+	}
+	return h;
+}
+
+/* One repetition: the deferred burst, then zs_free() of the same objects. */
+static struct objburst_result bench_objburst(unsigned int mult, uint64_t seed)
+{
+	struct objburst_result r = { 0 };
+	struct zs_deferred_stats st;
+	struct zs_pool_stats ps;
+	struct zs_pool *pool = zs_create_pool("objburst");
+	unsigned long *h, i;
+	uint64_t c0, t0, d0 = __atomic_load_n(&b_drained, __ATOMIC_RELAXED);
+
+	if (!pool || zs_pool_enable_deferred_free(pool, &b_ops_free, pool))
+		abort();
+	zs_deferred_get_stats(pool, &st);
+	r.floor = st.spare_pages;
+	r.n = (unsigned long)(mult ? mult : 1) * (r.floor ? r.floor : 1) * HANDLES_PER_PAGE;
+	h = ob_fill(pool, r.n, seed);
+	c0 = bench_thread_cpu_ns();
+	t0 = bench_now_ns();
+	for (i = 0; i < r.n; i++)
+		if (!zs_free_deferred(pool, h[i])) {
+			zs_free(pool, h[i]);
+			r.fallbacks++;
+		}
+	r.push_wall_ns = (double)(bench_now_ns() - t0) / (double)r.n;
+	r.push_cpu_ns = (double)(bench_thread_cpu_ns() - c0) / (double)r.n;
+	zs_deferred_flush(pool);
+	zs_deferred_get_stats(pool, &st);
+	zs_pool_stats(pool, &ps);
+	r.spare_high = st.spare_high;
+	r.spare_grown = st.spare_grown;
+	r.lost = ps.objs_used != 0 || st.fallbacks != r.fallbacks ||
+		 st.pushed + r.fallbacks != r.n ||
+		 __atomic_load_n(&b_drained, __ATOMIC_RELAXED) - d0 != st.pushed;
+	zs_destroy_pool(pool);
+	free(h);
+
+	pool = zs_create_pool("objburst-sync");
+	if (!pool)
+		abort();
+	h = ob_fill(pool, r.n, seed);
+	c0 = bench_thread_cpu_ns();
+	t0 = bench_now_ns();
+	for (i = 0; i < r.n; i++)
+		zs_free(pool, h[i]);
+	r.sync_wall_ns = (double)(bench_now_ns() - t0) / (double)r.n;
+	r.sync_cpu_ns = (double)(bench_thread_cpu_ns() - c0) / (double)r.n;
+	zs_pool_stats(pool, &ps);
+	r.lost |= ps.objs_used != 0;
+	zs_destroy_pool(pool);
+	free(h);
+	return r;
+}
+
+struct objburst_summary {
+	unsigned long n;
+	unsigned int mult, reps;
+	double pc[64], pw[64], sc[64], sw[64], ratio[64];
+	uint64_t fb, high, grown, floor;
+};
+
+static void objburst_json(struct bench_json *j, struct objburst_summary *o)
+{
+	bench_json_u64(j, "objburst_objects", o->n);
+	bench_json_u64(j, "objburst_mult", o->mult);
+	bench_json_u64(j, "objburst_floor", o->floor);
+	bench_json_u64(j, "objburst_reps", o->reps);
+	bench_json_dbl(j, "objburst_push_cpu_ns", bench_median_d(o->pc, o->reps));
+	bench_json_dbl(j, "objburst_push_wall_ns", bench_median_d(o->pw, o->reps));
+	bench_json_dbl(j, "objburst_sync_cpu_ns", bench_median_d(o->sc, o->reps));
+	bench_json_dbl(j, "objburst_sync_wall_ns", bench_median_d(o->sw, o->reps));
+	bench_json_dbl(j, "objburst_speedup_cpu", bench_median_d(o->ratio, o->reps));
+	bench_json_u64(j, "objburst_fallbacks", o->fb);
+	bench_json_u64(j, "objburst_spare_high", o->high);
+	bench_json_u64(j, "objburst_spare_grown", o->grown);
+}
+
+/* Runs `reps` object bursts into o and prints their table; true if a value was lost. */
+static bool run_objburst(unsigned int mult, unsigned int reps, struct objburst_summary *o)
+{
+	double *pc = o->pc, *pw = o->pw, *sc = o->sc, *sw = o->sw, *ratio = o->ratio;
+	uint64_t fb = 0, high = 0, grown = 0, floor = 0;
+	unsigned long n = 0;
+	bool lost = false;
+	struct bench_table t;
+	static const int w[6] = { 26, 12, 12, 12, 12, 10 };
+	char c1[64], c2[64], c3[64], c4[64], c5[64];
+	unsigned int rep;
+
+	for (rep = 0; rep < reps; rep++) {
+		struct objburst_result r = bench_objburst(mult, 2000 + rep);
+
+		pc[rep] = r.push_cpu_ns;
+		pw[rep] = r.push_wall_ns;
+		sc[rep] = r.sync_cpu_ns;
+		sw[rep] = r.sync_wall_ns;
+		ratio[rep] = bench_ratio(r.sync_cpu_ns, r.push_cpu_ns);
+		fb += r.fallbacks;
+		high = r.spare_high > high ? r.spare_high : high;
+		grown += r.spare_grown;
+		floor = r.floor;
+		n = r.n;
+		lost |= r.lost;
+	}
+	printf("object burst: %lu objects of 200-3200 bytes (%ux the spare floor of %llu pages), "
+	       "ops API, %u reps (medians)\n", n, mult, (unsigned long long)floor, reps);
+	bench_table_init(&t, stdout, 6, w);
+	bench_table_row(&t, (const char *const[]){ "free path", "cpu ns/obj", "wall ns/obj",
+						   "fallbacks", "spare high", "grown" });
+	bench_table_rule(&t);
+	bench_table_row(&t, (const char *const[]){ "zs_free_deferred (push)",
+		bench_fmt(c1, sizeof(c1), "%.2f", bench_median_d(pc, reps)),
+		bench_fmt(c2, sizeof(c2), "%.2f", bench_median_d(pw, reps)),
+		bench_fmt(c3, sizeof(c3), "%llu", (unsigned long long)fb),
+		bench_fmt(c4, sizeof(c4), "%llu", (unsigned long long)high),
+		bench_fmt(c5, sizeof(c5), "%llu", (unsigned long long)grown) });
+	bench_table_row(&t, (const char *const[]){ "zs_free (sync)",
+		bench_fmt(c1, sizeof(c1), "%.2f", bench_median_d(sc, reps)),
+		bench_fmt(c2, sizeof(c2), "%.2f", bench_median_d(sw, reps)), "-", "-", "-" });
+	printf("push vs sync, CPU of the freeing thread: %.1fx (median of per-rep ratios)\n\n",
+	       bench_median_d(ratio, reps));
+	o->n = n;
+	o->mult = mult;
+	o->reps = reps;
+	o->fb = fb;
+	o->high = high;
+	o->grown = grown;
+	o->floor = floor;
+	return lost;
 }
 
 /* Median ns per zs_free_deferred() over `runs` runs of PUSH_RUN calls. */
@@ -383,10 +559,14 @@ int main(int argc, char **argv)
 		{ "runs", required_argument, NULL, 'k' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "burst-k", required_argument, NULL, 'b' },
+		{ "burst-mult", required_argument, NULL, 'm' },
+		{ "burst-only", no_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long n = 262144;
-	unsigned int reps = 7, runs = 20000, workers = 1, burst_k = 3, i, rep;
+	unsigned int reps = 7, runs = 20000, workers = 1, burst_k = 3, burst_mult = 8, i, rep;
+	bool burst_only = false;
+	static struct objburst_summary ob;
 	struct burst_result br[2];
 	struct push_result pr[3];
 	const char *const push_name[3] = { "rseq per-CPU", "fallback (no_rseq)", "v2 array" };
@@ -400,16 +580,18 @@ int main(int argc, char **argv)
 	char c1[64], c2[64], c3[64], c4[64], c5[64], c6[64];
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "n:r:k:w:b:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:r:k:w:b:m:o", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'n': n = strtoul(optarg, NULL, 0); break;
 		case 'r': reps = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'k': runs = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'w': workers = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'b': burst_k = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'm': burst_mult = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'o': burst_only = true; break;
 		default:
 			fprintf(stderr, "usage: %s [--handles N] [--reps R] [--runs K] [--workers W] "
-				"[--burst-k K]\n",
+				"[--burst-k K] [--burst-mult M] [--burst-only]\n",
 				argv[0]);
 			return 2;
 		}
@@ -424,6 +606,19 @@ int main(int argc, char **argv)
 		burst_k = 1;
 	if (burst_k > 16)
 		burst_k = 16;
+	if (burst_mult < 1)
+		burst_mult = 1;
+	if (burst_only) {
+		lost = run_objburst(burst_mult, reps, &ob);
+		bench_json_init(&j, stdout);
+		bench_json_obj_begin(&j, NULL);
+		bench_json_str(&j, "bench", "zsd_bench");
+		objburst_json(&j, &ob);
+		bench_json_u64(&j, "lost", lost);
+		bench_json_obj_end(&j);
+		bench_json_finish(&j);
+		return lost ? 1 : 0;
+	}
 
 	{
 		struct zs_deferred_config c0 = { .spare_pages = 64 };
@@ -528,6 +723,7 @@ int main(int argc, char **argv)
 		}
 		printf("(fallbacks: busy/nospare)\n\n");
 	}
+	lost |= run_objburst(burst_mult, reps, &ob);
 	printf("lost values: %s\n", lost ? "YES (bug)" : "0");
 
 	bench_json_init(&j, stdout);
@@ -572,6 +768,7 @@ int main(int argc, char **argv)
 	bench_json_u64(&j, "burst_spare_high", br[0].st.spare_high);
 	bench_json_u64(&j, "burst_spare_grown", br[0].st.spare_grown);
 	bench_json_u64(&j, "burst_fallbacks_no_growth", br[1].st.fallbacks);
+	objburst_json(&j, &ob);
 	bench_json_u64(&j, "lost", lost);
 	bench_json_obj_end(&j);
 	bench_json_finish(&j);

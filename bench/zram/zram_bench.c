@@ -10,7 +10,8 @@
  * Prints a table and one JSON line. Throughputs are medians over -r repetitions.
  *
  * usage: zram_bench [-c FILE] [-m MIB] [-a lz4,zstd,lzo] [-t 1,2] [-r REPS] [-l LEVEL]
- *                   [--kernel] [--no-verify]
+ *                   [--kernel] [--no-verify] [--no-prefault]
+ * --no-prefault adds rows "zsmem-nopf": the same device without ZS_POOL_PREFAULT.
  */
 #define _GNU_SOURCE	/* O_DIRECT */
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,6 +44,7 @@ struct opts {
 	int level;
 	bool kernel;
 	bool verify;
+	bool nopf;
 };
 
 struct result {
@@ -50,14 +53,18 @@ struct result {
 	int threads;
 	double write_mbps, read_mbps;
 	double cpu_write_s, cpu_read_s;	/* process CPU seconds, median */
+	double flt_write, flt_read;	/* process minor page faults per phase, median */
+	double rss_write;		/* zsmem: RSS growth over the write phase, median */
+	double wflt_job, wcpu_job;	/* zsmem: faults and CPU of the writing threads, median */
 	struct zram_mm_stat mm;
 	bool ok;			/* content verified (or not verified) */
 	char skip[128];			/* why a kernel run was skipped */
 	double w[MAX_REPS], rd[MAX_REPS], cw[MAX_REPS], cr[MAX_REPS];
+	double fw[MAX_REPS], fr[MAX_REPS], rw[MAX_REPS], fj[MAX_REPS], cj[MAX_REPS];
 	int n;				/* repetitions done */
 };
 
-static struct result results[MAX_ALGOS * MAX_THREADS * 2];
+static struct result results[MAX_ALGOS * MAX_THREADS * 3];
 static int nresults;
 
 /* ---------------------------------------------------------------------------------- */
@@ -70,21 +77,47 @@ static int nresults;
  */
 struct phase_job {
 	size_t first, last;
+	long faults;		/* minor faults of this job's own thread */
+	uint64_t cpu_ns;	/* and its CPU time */
 	int err;
 	pthread_barrier_t *bar;
 };
+
+static long minflt(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) ? 0 : ru.ru_minflt;
+}
+
+/* Minor faults of the process during the last phase run_jobs() timed: the page
+ * faults are counted exactly, whatever else the machine is doing. */
+static long phase_faults;
+/* Of the jobs' own threads only (the callers of zram_write_page), summed. */
+static long phase_job_faults;
+static double phase_job_cpu;
+
+static long thread_minflt(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_THREAD, &ru) ? 0 : ru.ru_minflt;
+}
 
 /* Runs jobs[0..nthreads) (each `size` bytes, a struct phase_job first) with fn over
  * units split evenly; returns the last error seen, and wall and CPU seconds. */
 static int run_jobs(void *jobs, size_t size, int nthreads, size_t units, void *(*fn)(void *),
 		    double *wall, double *cpu)
 {
+	long f0;
 	pthread_t th[MAX_THREADS];
 	pthread_barrier_t bar;
 	uint64_t t0, c0;
 	int err = 0;
 
 	pthread_barrier_init(&bar, NULL, (unsigned int)nthreads + 1);
+	phase_job_faults = 0;
+	phase_job_cpu = 0;
 	for (int t = 0; t < nthreads; t++) {
 		struct phase_job *h = (struct phase_job *)((char *)jobs + (size_t)t * size);
 
@@ -94,6 +127,7 @@ static int run_jobs(void *jobs, size_t size, int nthreads, size_t units, void *(
 		h->bar = &bar;
 		pthread_create(&th[t], NULL, fn, h);
 	}
+	f0 = minflt();
 	c0 = bench_cpu_ns();
 	t0 = bench_now_ns();
 	pthread_barrier_wait(&bar);
@@ -103,9 +137,12 @@ static int run_jobs(void *jobs, size_t size, int nthreads, size_t units, void *(
 		pthread_join(th[t], NULL);
 		if (h->err)
 			err = h->err;
+		phase_job_faults += h->faults;
+		phase_job_cpu += (double)h->cpu_ns / 1e9;
 	}
 	*wall = (double)(bench_now_ns() - t0) / 1e9;
 	*cpu = (double)(bench_cpu_ns() - c0) / 1e9;	/* with the kernel: its work, as our sys time */
+	phase_faults = minflt() - f0;
 	pthread_barrier_destroy(&bar);
 	return err;
 }
@@ -121,8 +158,12 @@ struct job {
 static void *job_fn(void *p)
 {
 	struct job *j = p;
+	long f0;
+	uint64_t c0;
 
 	pthread_barrier_wait(j->h.bar);
+	f0 = thread_minflt();
+	c0 = bench_thread_cpu_ns();
 	for (size_t i = j->h.first; i < j->h.last && !j->h.err; i++) {
 		if (j->write)
 			j->h.err = zram_write_page(j->z, (uint32_t)i, bench_page(j->ps, i));
@@ -130,6 +171,8 @@ static void *job_fn(void *p)
 			j->h.err = zram_read_page(j->z, (uint32_t)i,
 						  j->out + i * (size_t)ZSM_PAGE_SIZE);
 	}
+	j->h.faults = thread_minflt() - f0;
+	j->h.cpu_ns = bench_thread_cpu_ns() - c0;
 	return NULL;
 }
 
@@ -153,7 +196,9 @@ static void bench_zsmem(const struct opts *o, const struct bench_pages *ps, uint
 		.disksize = (uint64_t)ps->nr * ZSM_PAGE_SIZE,
 		.comp_algorithm = r->algo,
 		.comp_level = strcmp(r->algo, "zstd") ? 0 : o->level,
+		.no_prefault = !strcmp(r->impl, "zsmem-nopf"),
 	};
+	uint64_t rss0 = bench_rss_exact_bytes();
 	struct zram *z = zram_create(&cfg);
 	double wall, cpu;
 	int err;
@@ -169,6 +214,11 @@ static void bench_zsmem(const struct opts *o, const struct bench_pages *ps, uint
 	}
 	r->w[r->n] = bytes / wall / 1e6;
 	r->cw[r->n] = cpu;
+	r->fw[r->n] = (double)phase_faults;
+	r->fj[r->n] = (double)phase_job_faults;
+	r->cj[r->n] = phase_job_cpu;
+	/* Everything the device took, metadata included (the pages are not touched yet). */
+	r->rw[r->n] = (double)(bench_rss_exact_bytes() - rss0);
 	zram_get_mm_stat(z, &r->mm);
 	err = run_phase(z, ps, out, r->threads, false, &wall, &cpu);
 	if (err) {
@@ -177,6 +227,7 @@ static void bench_zsmem(const struct opts *o, const struct bench_pages *ps, uint
 	}
 	r->rd[r->n] = bytes / wall / 1e6;
 	r->cr[r->n] = cpu;
+	r->fr[r->n] = (double)phase_faults;
 	r->n++;
 	if (o->verify && memcmp(out, ps->data, ps->nr * (size_t)ZSM_PAGE_SIZE))
 		r->ok = false;
@@ -315,6 +366,7 @@ static void bench_kernel(const struct opts *o, const struct bench_pages *ps, uin
 	err = kphase(fd, ps->data, bytes, r->threads, true, &wall, &cpu);
 	r->w[r->n] = (double)bytes / wall / 1e6;
 	r->cw[r->n] = cpu;
+	r->fw[r->n] = (double)phase_faults;
 	if (!err && !sysfs_read(ZDIR "mm_stat", buf, sizeof(buf)) &&
 	    sscanf(buf, "%llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
 		   &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]) == 9)
@@ -324,6 +376,7 @@ static void bench_kernel(const struct opts *o, const struct bench_pages *ps, uin
 		err = kphase(fd, out, bytes, r->threads, false, &wall, &cpu);
 	r->rd[r->n] = (double)bytes / wall / 1e6;
 	r->cr[r->n] = cpu;
+	r->fr[r->n] = (double)phase_faults;
 	close(fd);
 	sysfs_write(ZDIR "reset", "1");
 	if (err) {
@@ -341,10 +394,11 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: zram_bench [-c FILE] [-m MIB] [-a lz4,zstd,lzo] [-t 1,2] [-r REPS]\n"
-		"                  [-l ZSTD_LEVEL] [--kernel] [--no-verify]\n"
+		"                  [-l ZSTD_LEVEL] [--kernel] [--no-verify] [--no-prefault]\n"
 		"  -c FILE     corpus of 4 KiB pages (default: the built-in generator)\n"
 		"  -m MIB      MiB of pages (default 64; with -c at most the file)\n"
-		"  --kernel    also measure /sys/block/zram0 (root; configures then RESETS it)\n");
+		"  --kernel    also measure /sys/block/zram0 (root; configures then RESETS it)\n"
+		"  --no-prefault  also rows zsmem-nopf: the pool without ZS_POOL_PREFAULT\n");
 	exit(2);
 }
 
@@ -353,6 +407,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	static const struct option lo[] = {
 		{ "kernel", no_argument, NULL, 'K' },
 		{ "no-verify", no_argument, NULL, 'V' },
+		{ "no-prefault", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -370,6 +425,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'l': o->level = atoi(optarg); break;
 		case 'K': o->kernel = true; break;
 		case 'V': o->verify = false; break;
+		case 'P': o->nopf = true; break;
 		default: usage();
 		}
 	}
@@ -390,7 +446,7 @@ static void parse(int argc, char **argv, struct opts *o)
 
 int main(int argc, char **argv)
 {
-	static const int widths[] = { 7, 6, 4, 10, 10, 8, 8, 10, 9, 8, 8, 7 };
+	static const int widths[] = { 10, 6, 4, 10, 10, 8, 8, 10, 9, 8, 8, 7 };
 	static const char *const head[] = { "impl", "algo", "thr", "write MB/s", "read MB/s",
 					    "wr cpu s", "rd cpu s", "used/compr", "orig/comp",
 					    "same", "huge", "check" };
@@ -416,10 +472,13 @@ int main(int argc, char **argv)
 
 	for (int a = 0; a < o.nalgos; a++)
 		for (int t = 0; t < o.nthreads; t++)
-			for (int k = 0; k < (o.kernel ? 2 : 1); k++) {
-				struct result *r = &results[nresults++];
+			for (int k = 0; k < 3; k++) {
+				struct result *r;
 
-				r->impl = k ? "kernel" : "zsmem";
+				if ((k == 1 && !o.nopf) || (k == 2 && !o.kernel))
+					continue;
+				r = &results[nresults++];
+				r->impl = k == 2 ? "kernel" : k ? "zsmem-nopf" : "zsmem";
 				r->algo = o.algos[a];
 				r->threads = o.threads[t];
 				r->ok = true;
@@ -427,11 +486,11 @@ int main(int argc, char **argv)
 	/* Repetitions interleave zsmem and the kernel, so that both see the same noise of
 	 * a shared machine; medians are taken per configuration afterwards. */
 	for (int a = 0; a < o.nalgos * o.nthreads; a++) {
-		int per = o.kernel ? 2 : 1;
+		int per = 1 + o.kernel + o.nopf;
 
 		for (int k = 0; k < o.reps; k++)
 			for (int i = a * per; i < (a + 1) * per; i++) {
-				if (!strcmp(results[i].impl, "zsmem"))
+				if (strcmp(results[i].impl, "kernel"))
 					bench_zsmem(&o, &ps, out, &results[i]);
 				else
 					bench_kernel(&o, &ps, out, &results[i]);
@@ -444,6 +503,11 @@ int main(int argc, char **argv)
 		r->read_mbps = bench_median_d(r->rd, (size_t)r->n);
 		r->cpu_write_s = bench_median_d(r->cw, (size_t)r->n);
 		r->cpu_read_s = bench_median_d(r->cr, (size_t)r->n);
+		r->flt_write = bench_median_d(r->fw, (size_t)r->n);
+		r->flt_read = bench_median_d(r->fr, (size_t)r->n);
+		r->rss_write = bench_median_d(r->rw, (size_t)r->n);
+		r->wflt_job = bench_median_d(r->fj, (size_t)r->n);
+		r->wcpu_job = bench_median_d(r->cj, (size_t)r->n);
 	}
 
 	printf("zram_bench: %zu pages (%.1f MiB) from %s, %d rep(s), medians\n", ps.nr,
@@ -500,6 +564,16 @@ int main(int argc, char **argv)
 			bench_json_dbl(&js, "read_mbps", r->read_mbps);
 			bench_json_dbl(&js, "write_cpu_s", r->cpu_write_s);
 			bench_json_dbl(&js, "read_cpu_s", r->cpu_read_s);
+			bench_json_dbl(&js, "write_faults", r->flt_write);
+			bench_json_dbl(&js, "read_faults", r->flt_read);
+			if (strcmp(r->impl, "kernel")) {
+				bench_json_dbl(&js, "writer_faults", r->wflt_job);
+				bench_json_dbl(&js, "writer_cpu_s", r->wcpu_job);
+			}
+			if (strcmp(r->impl, "kernel"))
+				bench_json_dbl(&js, "rss_over_compr",
+					       bench_ratio(r->rss_write,
+							   (double)r->mm.compr_data_size));
 			bench_json_u64(&js, "orig_data_size", r->mm.orig_data_size);
 			bench_json_u64(&js, "compr_data_size", r->mm.compr_data_size);
 			bench_json_u64(&js, "mem_used_total", r->mm.mem_used_total);

@@ -96,6 +96,11 @@ struct zram_config {
 	unsigned int zs_pool_flags;
 	unsigned int zs_chain_size;
 	/*
+	 * The pool gets ZS_POOL_PREFAULT (a thread keeps pages faulted in ahead of the
+	 * write path) unless this is set.
+	 */
+	bool no_prefault;
+	/*
 	 * Passed to the deferred framework (spare pages, workers, max delay, array size,
 	 * no_rseq). Its `mode` member is ignored: free_mode decides it. Zeroed = defaults.
 	 */

@@ -78,6 +78,14 @@ enum zs_pool_flags {
 	 * queued to a background thread (the reviewers' "defer only the zspage free").
 	 */
 	ZS_POOL_DEFER_ZSPAGE_FREE = 1u << 1,
+	/*
+	 * A background thread keeps a few pages (at most 48, 192 KiB) faulted in ahead of
+	 * need, so that zs_malloc() finds backed memory as the kernel's zsmalloc does and
+	 * the allocating thread takes no page fault while the pool grows. The first write
+	 * of a fresh anonymous page costs 10-30 us on a VM with shadow paging (more than
+	 * compressing the page); the thread pays it on another CPU. zram pools use it.
+	 */
+	ZS_POOL_PREFAULT = 1u << 2,
 };
 
 struct zs_pool_config {

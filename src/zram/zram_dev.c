@@ -36,7 +36,8 @@ static int zram_pool_setup(struct zram *zram)
 {
 	struct zs_pool_config pcfg = {
 		.chain_size = zram->cfg.zs_chain_size,
-		.flags = zram->cfg.zs_pool_flags,
+		/* Backed pages ahead of the write path, as the kernel's pool has them. */
+		.flags = zram->cfg.zs_pool_flags | (zram->cfg.no_prefault ? 0 : ZS_POOL_PREFAULT),
 	};
 	struct zs_deferred_config dcfg = zram->cfg.deferred;
 	int ret = 0;

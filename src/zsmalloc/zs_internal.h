@@ -113,6 +113,8 @@ _Static_assert(ZS_PAGE_SIZE == ZSM_PAGE_SIZE, "the public page size is the libra
 #define ZS_REGION_PAGES		256u	/* pages per mmap of the page source (1 MiB) */
 #define ZS_DESC_ALIGN		64u
 #define ZS_DIRTY_MAX		512u	/* freed pages kept resident before a madvise */
+#define ZS_PREFAULT_LOW		16u	/* ZS_POOL_PREFAULT: refill below this many resident */
+#define ZS_PREFAULT_HIGH	48u	/* ... free pages, up to this many */
 
 /* ---------------------------------------------------------------------------------- */
 /* zspages                                                                             */
@@ -282,6 +284,7 @@ struct size_class {
  *   every page on the stack has been madvise(MADV_DONTNEED)'d or never touched;
  *   stack[0..sorted) is in descending address order (the rest: pushed since), sorted <= nr
  *   dirty[] holds freed pages still resident, nr_dirty <= ZS_DIRTY_MAX
+ *   (with ZS_POOL_PREFAULT also pages faulted in ahead of need, at most ZS_PREFAULT_HIGH)
  */
 struct zs_pagesrc {
 	pthread_mutex_t lock;
@@ -298,6 +301,12 @@ struct zs_pagesrc {
 	int pidfd;			/* our own pidfd for process_madvise, or -1 */
 	pid_t pid;			/* the process pidfd names (a forked child differs) */
 	bool pidfd_ok;		/* atomic: process_madvise(MADV_DONTNEED) works */
+	/* ZS_POOL_PREFAULT: the thread that keeps dirty[] stocked with faulted-in pages. */
+	pthread_t pf_thread;
+	pthread_cond_t pf_cond;		/* signalled when dirty[] runs low */
+	bool pf_running, pf_stop, pf_wanted;
+	bool pf_forked;			/* a fork's child: the thread is not here */
+	struct zsm_list pf_node;	/* on the list the fork handlers walk */
 };
 
 struct zs_region {
@@ -426,6 +435,8 @@ void zs_pages_prefer_dirty(struct zs_pool *pool, uintptr_t *pages, unsigned int 
 void zs_pages_flush(struct zs_pool *pool);
 struct zspage *zs_desc_get(struct zs_pool *pool);
 void zs_desc_put(struct zs_pool *pool, struct zspage *zp);
+int zs_prefault_start(struct zs_pool *pool);
+void zs_prefault_stop(struct zs_pool *pool);
 int zs_defer_start(struct zs_pool *pool);
 void zs_defer_stop(struct zs_pool *pool);
 void zs_defer_release_orphans(struct zs_pool *pool);

@@ -281,7 +281,8 @@ ZS_API struct zs_pool *zs_create_pool_ex(const char *name, const struct zs_pool_
 	struct zs_pool *pool;
 
 	if (chain < ZS_MIN_CHAIN || chain > ZS_MAX_CHAIN ||
-	    (flags & ~(unsigned int)(ZS_POOL_LEGACY_LOCK | ZS_POOL_DEFER_ZSPAGE_FREE))) {
+	    (flags & ~(unsigned int)(ZS_POOL_LEGACY_LOCK | ZS_POOL_DEFER_ZSPAGE_FREE |
+				      ZS_POOL_PREFAULT))) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -303,8 +304,12 @@ ZS_API struct zs_pool *zs_create_pool_ex(const char *name, const struct zs_pool_
 	pthread_rwlock_init(&pool->legacy_lock, NULL);
 	if (zs_defer_start(pool))
 		goto free_all;
+	if (zs_prefault_start(pool))
+		goto free_prefault;
 	return pool;
 
+free_prefault:
+	zs_prefault_stop(pool);
 free_all:
 	zs_defer_stop(pool);
 	pthread_rwlock_destroy(&pool->legacy_lock);
@@ -334,6 +339,7 @@ ZS_API void zs_destroy_pool(struct zs_pool *pool)
 	if (pool->hooks.deferred_teardown)
 		pool->hooks.deferred_teardown(pool);
 	zs_defer_stop(pool);	/* releases every queued zspage first */
+	zs_prefault_stop(pool);	/* nothing takes pages any more */
 	for (i = 0; i < pool->nr_classes; i++) {
 		struct size_class *class = &pool->classes[i];
 

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The exit-path lab's figures for the README (zsbench): K processes die at once on zram,
+# each strategy's exit time, memory back and CPU against sync, fallbacks; and the
+# kernel's own zram swap as reference when root and /dev/zram0 is free.
+# usage: tools/zsbench/figures.sh [--quick] OUTDIR   (writes OUTDIR/zsbench.json)
+set -euo pipefail
+quick=0
+[ "${1:-}" = --quick ] && { quick=1; shift; }
+out=${1:?usage: figures.sh [--quick] OUTDIR}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bin=${ZSMEM_BUILD:-$root/build/release}/tools/zsbench/zsbench
+mkdir -p "$out"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+if [ $quick = 1 ]; then
+	"$bin" -k 2 -m 4 -r 1 -K 0 -S sync,percpu -o - -q -j "$tmp/lab.json" >/dev/null
+else
+	"$bin" -c "${ZSMEM_CORPUS64:?set ZSMEM_CORPUS64}" -k 3 -m 64 -r 3 \
+		-S sync,lockfree,v3-plain,percpu -K 0 -o - -q -j "$tmp/lab.json" >/dev/null
+	if [ "$(id -u)" -eq 0 ] && [ -e /sys/block/zram0/disksize ] &&
+	   [ "$(cat /sys/block/zram0/disksize)" = 0 ]; then
+		"$bin" --kernel -c "$ZSMEM_CORPUS64" -k 3 -m 64 -r 1 -S sync,percpu -K 0 -o - -q \
+			-j "$tmp/kernel.json" >/dev/null
+	fi
+fi
+python3 - "$tmp" "$out/zsbench.json" <<'PY'
+import json, os, sys
+tmp, dst = sys.argv[1], sys.argv[2]
+lab = json.load(open(f"{tmp}/lab.json"))
+kern = json.load(open(f"{tmp}/kernel.json")) if os.path.exists(f"{tmp}/kernel.json") else None
+json.dump({"bench": "zsbench", "lab": lab, "kernel": kern}, open(dst, "w"), indent=1)
+print("### The exit-path lab (`zsbench`)\n")
+print(f"{lab['k']} processes x {lab['mib_per_process']} MiB die at once on {lab['backend']}/"
+      f"{lab['compressor']}, pages from {lab['source']}, {lab['repetitions']} repetitions (medians).\n")
+print("| strategy | exit ns/page | vs sync | memory back / sync's exit | total CPU vs sync | sync fallbacks |")
+print("| --- | --- | --- | --- | --- | --- |")
+for s in lab["strategies"]:
+    name = f"**{s['name']}**" if s["name"] == "percpu" else s["name"]
+    print(f"| {name} ({s['what']}) | {s['exit_ns_per_page']:.1f} | {s['exit_ratio_sync']:.3f} "
+          f"| {s['memory_back_ratio_sync_exit']:.2f} | {s['cpu_ratio_sync']:.2f} | {s['fallbacks_max']} |")
+k = (kern or {}).get("kernel") or {}
+if k.get("ran"):
+    print(f"\nThe kernel as reference (`--kernel`, {kern['k']} x {kern['mib_per_process']} MiB, "
+          f"zram0 swap, {k['compressor']}): reaped in {k['reap_ms']:.1f} ms, "
+          f"{k['reap_ns_per_page_all']:.0f} ns per page of all, "
+          f"{kern.get('kernel_reap_ratio_sync_all_exit', float('nan')):.2f}x this lab's sync all-exit "
+          f"time in the same run.")
+elif kern:
+    print(f"\nKernel reference skipped: {k.get('skipped', '?')}")
+PY
