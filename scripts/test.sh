@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The full test suite, exactly what CI runs:
-#   1. release build (-Werror), every test;
+#   1. release build (-Werror), every test; then installed into a scratch prefix and a
+#      program built against the installed copy (pkg-config and find_package);
 #   2. ASan+UBSan build with the ZSMEM_DEBUG invariant checkers, every test;
 #   3. TSan build, the threaded tests;
 #   4. the threaded tests again with rseq disabled in glibc (the fallback push path).
@@ -13,6 +14,7 @@ run() { echo; echo "=== $*"; "$@"; }
 run cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release
 run cmake --build build/release -j"$jobs"
 run ctest --test-dir build/release --output-on-failure -j"$jobs"
+run scripts/check-install.sh build/release
 
 run cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DZSMEM_ASAN=ON -DZSMEM_DEBUG=ON -DZSMEM_BENCH=ON
 run cmake --build build/asan -j"$jobs"

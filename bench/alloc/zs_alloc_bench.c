@@ -136,12 +136,12 @@ static void *map_zeroed(size_t bytes)
 static int objset_build(struct objset *os, const struct bench_pages *ps, size_t npages,
 			uint64_t seed)
 {
-	size_t cap = (size_t)LZ4_compressBound(BENCH_PAGE_SIZE);
-	struct bench_rng r;
+	size_t cap = (size_t)LZ4_compressBound(ZSM_PAGE_SIZE);
+	struct zsm_rng r;
 	uint64_t at = 0;
 
 	memset(os, 0, sizeof(*os));
-	os->blob = map_zeroed(npages * (size_t)BENCH_PAGE_SIZE + cap);
+	os->blob = map_zeroed(npages * (size_t)ZSM_PAGE_SIZE + cap);
 	os->off = map_zeroed(npages * sizeof(*os->off));
 	os->len = map_zeroed(npages * sizeof(*os->len));
 	os->order = map_zeroed(npages * sizeof(*os->order));
@@ -158,10 +158,10 @@ static int objset_build(struct objset *os, const struct bench_pages *ps, size_t 
 			os->same++;
 			continue;
 		}
-		c = LZ4_compress_default(page, (char *)os->blob + at, BENCH_PAGE_SIZE, (int)cap);
+		c = LZ4_compress_default(page, (char *)os->blob + at, ZSM_PAGE_SIZE, (int)cap);
 		if (c <= 0 || (unsigned int)c >= huge_raw) {
-			memcpy(os->blob + at, page, BENCH_PAGE_SIZE);
-			c = BENCH_PAGE_SIZE;
+			memcpy(os->blob + at, page, ZSM_PAGE_SIZE);
+			c = ZSM_PAGE_SIZE;
 			os->huge++;
 		}
 		os->off[os->n] = at;
@@ -172,7 +172,7 @@ static int objset_build(struct objset *os, const struct bench_pages *ps, size_t 
 	}
 	for (size_t i = 0; i < os->n; i++)
 		os->order[i] = (uint32_t)i;
-	bench_rng_seed(&r, seed ^ 0x5eed);
+	zsm_rng_seed(&r, seed ^ 0x5eed);
 	bench_shuffle_u32(os->order, os->n, &r);
 	return 0;
 }
@@ -325,14 +325,14 @@ static int run_one(enum which w, const struct bench_pages *ps, size_t npages, ui
 		struct zs_pool_stats st;
 
 		zs_pool_stats(pool, &st);
-		res->pool_fill = (uint64_t)zs_get_total_pages(pool) * BENCH_PAGE_SIZE;
+		res->pool_fill = (uint64_t)zs_get_total_pages(pool) * ZSM_PAGE_SIZE;
 		res->meta_bytes = st.meta_bytes;
 		zs_waste(pool, res, os.n);
 	}
 
 	/* check a sample of objects before freeing: a benchmark of a broken store is void */
 	if (pool) {
-		uint8_t buf[BENCH_PAGE_SIZE];
+		uint8_t buf[ZSM_PAGE_SIZE];
 
 		for (size_t i = 0; i < os.n; i += 97) {
 			zs_obj_read(pool, os.ref[i], buf, os.len[i]);
@@ -367,16 +367,16 @@ static int run_one(enum which w, const struct bench_pages *ps, size_t npages, ui
 	res->objs_half = os.n - half;
 	res->rss_half = (int64_t)bench_rss_bytes() - (int64_t)rss0;
 	if (pool)
-		res->pool_half = (uint64_t)zs_get_total_pages(pool) * BENCH_PAGE_SIZE;
+		res->pool_half = (uint64_t)zs_get_total_pages(pool) * ZSM_PAGE_SIZE;
 
 	/* give memory back */
 	if (pool) {
 		res->compacted_pages = zs_compact(pool);
-		res->pool_back = (uint64_t)zs_get_total_pages(pool) * BENCH_PAGE_SIZE;
+		res->pool_back = (uint64_t)zs_get_total_pages(pool) * ZSM_PAGE_SIZE;
 		snprintf(res->how_back, sizeof(res->how_back), "zs_compact");
 		/* compaction moved objects: the survivors must still read back intact */
 		for (size_t i = half; i < os.n; i += 31) {
-			uint8_t buf[BENCH_PAGE_SIZE];
+			uint8_t buf[ZSM_PAGE_SIZE];
 			uint32_t k = os.order[i];
 
 			zs_obj_read(pool, os.ref[k], buf, os.len[k]);
@@ -669,7 +669,7 @@ int main(int argc, char **argv)
 			       (unsigned long long)res[i].objs_fill,
 			       (double)res[i].bytes_fill / 1048576.0,
 			       bench_ratio((double)(res[i].pages_in - res[i].same_pages) *
-					   BENCH_PAGE_SIZE, (double)res[i].bytes_fill));
+					   ZSM_PAGE_SIZE, (double)res[i].bytes_fill));
 			break;
 		}
 	}

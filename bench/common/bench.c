@@ -18,10 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-void bench_shuffle_u32(uint32_t *v, size_t n, struct bench_rng *r)
+void bench_shuffle_u32(uint32_t *v, size_t n, struct zsm_rng *r)
 {
 	for (size_t i = n; i > 1; i--) {
-		size_t j = bench_rng_below(r, i);
+		size_t j = zsm_rng_below(r, i);
 		uint32_t t = v[i - 1];
 
 		v[i - 1] = v[j];
@@ -35,7 +35,7 @@ void bench_shuffle_u32(uint32_t *v, size_t n, struct bench_rng *r)
 static uint8_t *pages_alloc(size_t nr)
 {
 	/* mmap, not malloc: page aligned, and it never perturbs a malloc under test */
-	void *p = mmap(NULL, nr * (size_t)BENCH_PAGE_SIZE, PROT_READ | PROT_WRITE,
+	void *p = mmap(NULL, nr * (size_t)ZSM_PAGE_SIZE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
@@ -56,7 +56,7 @@ int bench_pages_load(struct bench_pages *ps, const char *path, size_t max_pages)
 		close(fd);
 		return err;
 	}
-	nr = (size_t)st.st_size / BENCH_PAGE_SIZE;
+	nr = (size_t)st.st_size / ZSM_PAGE_SIZE;
 	if (max_pages && nr > max_pages)
 		nr = max_pages;
 	if (!nr) {
@@ -68,15 +68,15 @@ int bench_pages_load(struct bench_pages *ps, const char *path, size_t max_pages)
 		close(fd);
 		return -ENOMEM;
 	}
-	while (done < nr * (size_t)BENCH_PAGE_SIZE) {
-		ssize_t n = read(fd, ps->data + done, nr * (size_t)BENCH_PAGE_SIZE - done);
+	while (done < nr * (size_t)ZSM_PAGE_SIZE) {
+		ssize_t n = read(fd, ps->data + done, nr * (size_t)ZSM_PAGE_SIZE - done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			err = n < 0 ? -errno : -EIO;
 			close(fd);
-			munmap(ps->data, nr * (size_t)BENCH_PAGE_SIZE);
+			munmap(ps->data, nr * (size_t)ZSM_PAGE_SIZE);
 			ps->data = NULL;
 			return err;
 		}
@@ -91,7 +91,7 @@ int bench_pages_load(struct bench_pages *ps, const char *path, size_t max_pages)
 
 int bench_pages_generate(struct bench_pages *ps, size_t nr, uint64_t seed)
 {
-	struct bench_rng r;
+	struct zsm_rng r;
 
 	memset(ps, 0, sizeof(*ps));
 	if (!nr)
@@ -99,9 +99,9 @@ int bench_pages_generate(struct bench_pages *ps, size_t nr, uint64_t seed)
 	ps->data = pages_alloc(nr);
 	if (!ps->data)
 		return -ENOMEM;
-	bench_rng_seed(&r, seed);
+	zsm_rng_seed(&r, seed);
 	for (size_t i = 0; i < nr; i++)
-		bench_gen_page(ps->data + i * (size_t)BENCH_PAGE_SIZE, &r);
+		zsm_page_heap(ps->data + i * (size_t)ZSM_PAGE_SIZE, &r);
 	ps->nr = nr;
 	snprintf(ps->origin, sizeof(ps->origin), "generator(seed=%llu)",
 		 (unsigned long long)seed);
@@ -118,7 +118,7 @@ int bench_pages_open(struct bench_pages *ps, const char *path, size_t nr, uint64
 void bench_pages_free(struct bench_pages *ps)
 {
 	if (ps->data)
-		munmap(ps->data, ps->nr * (size_t)BENCH_PAGE_SIZE);
+		munmap(ps->data, ps->nr * (size_t)ZSM_PAGE_SIZE);
 	memset(ps, 0, sizeof(*ps));
 }
 
@@ -127,7 +127,7 @@ bool bench_page_same_filled(const void *page)
 	const uint64_t *w = page;
 	uint64_t first = w[0];
 
-	for (size_t i = 1; i < BENCH_PAGE_SIZE / sizeof(uint64_t); i++)
+	for (size_t i = 1; i < ZSM_PAGE_SIZE / sizeof(uint64_t); i++)
 		if (w[i] != first)
 			return false;
 	return true;

@@ -2,8 +2,8 @@
 /*
  * bench.h - helpers shared by zsmem's benchmarks and the zsbench lab.
  *
- *  - page sources: 4 KiB pages from a corpus file (make-corpus.sh) or from a
- *    deterministic generator of heap-like data;
+ *  - page sources: 4 KiB pages from a corpus file (make-corpus.sh) or from the
+ *    deterministic generator of heap-like data (zsm_page_heap, tests/common/pagegen.h);
  *  - time (CLOCK_MONOTONIC), CPU time (getrusage), RSS (/proc/self/statm);
  *  - sample sets with median and percentiles;
  *  - a small streaming JSON writer and a fixed-width table printer.
@@ -19,41 +19,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define BENCH_PAGE_SIZE	4096u
+#include "common/page.h"
+#include "pagegen.h"
 
 /* ---------------------------------------------------------------------------------- */
-/* Random numbers: xorshift64*, cheap and reproducible from a seed. */
-
-struct bench_rng {
-	uint64_t s;
-};
-
-static inline void bench_rng_seed(struct bench_rng *r, uint64_t seed)
-{
-	/* splitmix64 step so that seeds 0, 1, 2... give unrelated streams */
-	uint64_t z = seed + 0x9e3779b97f4a7c15ull;
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	r->s = (z ^ (z >> 31)) | 1;
-}
-
-static inline uint64_t bench_rng_next(struct bench_rng *r)
-{
-	r->s ^= r->s >> 12;
-	r->s ^= r->s << 25;
-	r->s ^= r->s >> 27;
-	return r->s * 0x2545f4914f6cdd1dull;
-}
-
-/* Uniform in [0, n), n > 0; the modulo bias is irrelevant for benchmarks. */
-static inline uint64_t bench_rng_below(struct bench_rng *r, uint64_t n)
-{
-	return bench_rng_next(r) % n;
-}
+/* Random numbers: struct zsm_rng and friends (tests/common/pagegen.h). */
 
 /* Fisher-Yates shuffle of an index array. */
-void bench_shuffle_u32(uint32_t *v, size_t n, struct bench_rng *r);
+void bench_shuffle_u32(uint32_t *v, size_t n, struct zsm_rng *r);
 
 /* ---------------------------------------------------------------------------------- */
 /* Page sources */
@@ -86,11 +59,9 @@ void bench_pages_free(struct bench_pages *ps);
 /* Page i, wrapping around: callers may ask for more pages than the source holds. */
 static inline const void *bench_page(const struct bench_pages *ps, size_t i)
 {
-	return ps->data + (i % ps->nr) * (size_t)BENCH_PAGE_SIZE;
+	return ps->data + (i % ps->nr) * (size_t)ZSM_PAGE_SIZE;
 }
 
-/* Fills one page as the generator does (used by bench_pages_generate). */
-void bench_gen_page(void *page, struct bench_rng *r);
 /* True when the page is one 8-byte word repeated (zram's same-filled pages). */
 bool bench_page_same_filled(const void *page);
 

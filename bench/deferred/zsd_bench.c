@@ -233,15 +233,15 @@ static struct push_result bench_push(struct zs_deferred_config *cfg, unsigned in
 }
 
 /* Sizes shaped like lz4-compressed memory pages: mostly 200..3000 bytes. */
-static size_t b_size(struct bench_rng *r)
+static size_t b_size(struct zsm_rng *r)
 {
-	uint64_t x = bench_rng_below(r, 100);
+	uint64_t x = zsm_rng_below(r, 100);
 
 	if (x < 25)
-		return 64 + bench_rng_below(r, 700);
+		return 64 + zsm_rng_below(r, 700);
 	if (x < 85)
-		return 700 + bench_rng_below(r, 1900);
-	return 2600 + bench_rng_below(r, 1400);
+		return 700 + zsm_rng_below(r, 1900);
+	return 2600 + zsm_rng_below(r, 1400);
 }
 
 /*
@@ -253,11 +253,11 @@ static unsigned long *b_fill(struct zs_pool *pool, unsigned long n, uint64_t see
 			    unsigned long *kept_out)
 {
 	unsigned long *h = malloc(n * sizeof(*h)), i = 0, kept = 0;
-	struct bench_rng r;
+	struct zsm_rng r;
 
 	if (!h)
 		abort();
-	bench_rng_seed(&r, seed);
+	zsm_rng_seed(&r, seed);
 	while (i < n) {
 		unsigned long x = zs_malloc(pool, b_size(&r));
 
@@ -265,7 +265,7 @@ static unsigned long *b_fill(struct zs_pool *pool, unsigned long n, uint64_t see
 			perror("zs_malloc");
 			exit(1);
 		}
-		if (shared && kept < n && bench_rng_below(&r, 2))
+		if (shared && kept < n && zsm_rng_below(&r, 2))
 			kept++;		/* the survivor's: freed by zs_destroy_pool() */
 		else
 			h[i++] = x;

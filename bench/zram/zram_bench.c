@@ -128,7 +128,7 @@ static void *job_fn(void *p)
 			j->h.err = zram_write_page(j->z, (uint32_t)i, bench_page(j->ps, i));
 		else
 			j->h.err = zram_read_page(j->z, (uint32_t)i,
-						  j->out + i * (size_t)BENCH_PAGE_SIZE);
+						  j->out + i * (size_t)ZSM_PAGE_SIZE);
 	}
 	return NULL;
 }
@@ -148,9 +148,9 @@ static int run_phase(struct zram *z, const struct bench_pages *ps, uint8_t *out,
 static void bench_zsmem(const struct opts *o, const struct bench_pages *ps, uint8_t *out,
 			struct result *r)
 {
-	double bytes = (double)ps->nr * BENCH_PAGE_SIZE;
+	double bytes = (double)ps->nr * ZSM_PAGE_SIZE;
 	struct zram_config cfg = {
-		.disksize = (uint64_t)ps->nr * BENCH_PAGE_SIZE,
+		.disksize = (uint64_t)ps->nr * ZSM_PAGE_SIZE,
 		.comp_algorithm = r->algo,
 		.comp_level = strcmp(r->algo, "zstd") ? 0 : o->level,
 	};
@@ -178,7 +178,7 @@ static void bench_zsmem(const struct opts *o, const struct bench_pages *ps, uint
 	r->rd[r->n] = bytes / wall / 1e6;
 	r->cr[r->n] = cpu;
 	r->n++;
-	if (o->verify && memcmp(out, ps->data, ps->nr * (size_t)BENCH_PAGE_SIZE))
+	if (o->verify && memcmp(out, ps->data, ps->nr * (size_t)ZSM_PAGE_SIZE))
 		r->ok = false;
 	zram_destroy(z);
 }
@@ -285,7 +285,7 @@ static int kphase(int fd, uint8_t *buf, size_t bytes, int nthreads, bool write, 
 static void bench_kernel(const struct opts *o, const struct bench_pages *ps, uint8_t *out,
 			 struct result *r)
 {
-	size_t bytes = ps->nr * (size_t)BENCH_PAGE_SIZE;
+	size_t bytes = ps->nr * (size_t)ZSM_PAGE_SIZE;
 	char why[256], val[64], buf[512];
 	unsigned long long v[9] = { 0 };
 	double wall, cpu;
@@ -411,7 +411,7 @@ int main(int argc, char **argv)
 	}
 	if (o.corpus && ps.nr > o.mib * 256)
 		ps.nr = o.mib * 256;
-	if (posix_memalign((void **)&out, 4096, ps.nr * (size_t)BENCH_PAGE_SIZE))
+	if (posix_memalign((void **)&out, 4096, ps.nr * (size_t)ZSM_PAGE_SIZE))
 		return 1;
 
 	for (int a = 0; a < o.nalgos; a++)

@@ -74,7 +74,7 @@ struct worker {
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	unsigned char page[BENCH_PAGE_SIZE];
+	unsigned char page[ZSM_PAGE_SIZE];
 	uint64_t off;
 
 	w->done = 0;
@@ -150,7 +150,7 @@ static void one_round(const struct opts *o, const struct bench_pages *ps, enum m
 
 	cfg.compressor = o->comp;
 	/* Far above what is stored: this measures the paths, not the limit. */
-	cfg.max_pool_bytes = (uint64_t)o->pages * BENCH_PAGE_SIZE * 2 + (64u << 20);
+	cfg.max_pool_bytes = (uint64_t)o->pages * ZSM_PAGE_SIZE * 2 + (64u << 20);
 	cfg.deferred_invalidate = m != M_SYNC;
 	cfg.defer.mode = m == M_V2 ? ZS_DEFER_V2_ARRAY : ZS_DEFER_PERCPU;
 	zs = zswap_create(&cfg);

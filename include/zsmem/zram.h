@@ -89,8 +89,9 @@ struct zram_config {
 	bool deferred_free;		/* selects PERCPU_GROUPED when free_mode is DEFAULT */
 	enum zram_free_mode free_mode;	/* overrides deferred_free when not DEFAULT */
 	/*
-	 * Passed to zs_create_pool_ex(): ZS_POOL_LEGACY_LOCK, ZS_POOL_DEFER_ZSPAGE_FREE
-	 * (the lab's partial fixes), and the zspage chain size (0 = 8).
+	 * Passed to zs_create_pool_ex(): ZS_POOL_DEFER_ZSPAGE_FREE (a partial fix the lab
+	 * compares; the lab's legacy-lock baseline is in zsmem/lab.h), and the zspage
+	 * chain size (0 = 8).
 	 */
 	unsigned int zs_pool_flags;
 	unsigned int zs_chain_size;
@@ -303,9 +304,7 @@ struct zram_slot_info {
 };
 /* 0 or -EINVAL. A snapshot taken under the slot lock. */
 ZS_API int zram_get_slot_info(struct zram *zram, uint32_t index, struct zram_slot_info *info);
-/* Test hook: flips bytes of the slot's stored compressed data so that the next read
- * fails to decompress. 0, -EINVAL (bad index), -ENOENT (no compressed object there). */
-ZS_API int zram_test_corrupt_slot(struct zram *zram, uint32_t index);
+/* Test hooks (fault injection) are in zsmem/lab.h, outside the stable API. */
 
 #ifdef __cplusplus
 }

@@ -45,12 +45,7 @@ struct zs_pool;
 /* Pools                                                                               */
 
 enum zs_pool_flags {
-	/*
-	 * zs_free() takes a pool-wide rwlock (read side) before the class lock, as kernels
-	 * did before the June-2026 change that encodes the class in the object location.
-	 * Only for the exit-path lab's "before the lock-free free" baseline.
-	 */
-	ZS_POOL_LEGACY_LOCK = 1u << 0,
+	/* 1u << 0 is reserved: the lab's legacy-lock baseline (zsmem/lab.h, unstable). */
 	/*
 	 * Emptied zspages are not returned to the OS by the thread that emptied them but
 	 * queued to a background thread (the reviewers' "defer only the zspage free").
@@ -167,7 +162,7 @@ enum zs_push_ret {
  */
 struct zs_deferred_ops {
 	enum zs_push_ret (*push)(void *buf, unsigned int count, unsigned long value);
-	void (*drain)(void *private, void *buf, unsigned int count);
+	void (*drain)(void *priv, void *buf, unsigned int count);
 };
 
 enum zs_deferred_mode {
@@ -196,9 +191,9 @@ struct zs_deferred_config {
 
 /* 0 or -errno (-EBUSY if already enabled, -EINVAL for bad ops/config, -ENOMEM). */
 ZS_API int zs_pool_enable_deferred_free(struct zs_pool *pool, const struct zs_deferred_ops *ops,
-					void *private);
+					void *priv);
 ZS_API int zs_pool_enable_deferred_free_ex(struct zs_pool *pool, const struct zs_deferred_ops *ops,
-					   void *private, const struct zs_deferred_config *cfg);
+					   void *priv, const struct zs_deferred_config *cfg);
 /*
  * Built-in ops for plain zsmalloc handles: push the handle; drain with zs_free_batch()
  * (grouped = true, the default strategy) or with zs_free() one by one (v3's plain drain).

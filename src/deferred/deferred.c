@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * deferred.c - the framework around the push path: page pool, drain workers, the
- * bounded-delay timer, flush, teardown and statistics.
+ * deferred.c - the framework around the push path: drain workers, the bounded-delay
+ * timer, flush, teardown and statistics. The page pool beneath it (spare stack, work
+ * FIFO, slot swap) is pagepool.c, shared with percpu.c and v2array.c.
  *
  * Flush ordering: every page handed to the workers gets a ticket (increasing, under
  * d->lock) and the FIFO is drained in ticket order, so "every page queued up to ticket
@@ -24,145 +25,7 @@
 #include <unistd.h>
 
 #include "deferred.h"
-
-#define likely(x)	__builtin_expect(!!(x), 1)
-#define unlikely(x)	__builtin_expect(!!(x), 0)
-
-uint64_t zsd_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* ---------------------------------------------------------------------------------- */
-/* Page pool and work queue (d->lock) */
-
-struct zsd_page *zsd_spare_get_locked(struct zs_deferred *d)
-{
-	struct zsd_page *pg = d->spare;
-
-	if (!pg)
-		return NULL;
-	d->spare = pg->next;
-	d->nr_spare--;
-	if (d->nr_spare < d->spare_low)
-		d->spare_low = d->nr_spare;
-	return pg;
-}
-
-static void zsd_spare_put_locked(struct zs_deferred *d, struct zsd_page *pg)
-{
-	pg->next = d->spare;
-	d->spare = pg;
-	d->nr_spare++;
-}
-
-void zsd_queue_locked_nowake(struct zs_deferred *d, struct zsd_page *pg)
-{
-	pg->ticket = ++d->next_ticket;
-	pg->next = NULL;
-	if (d->work_tail)
-		d->work_tail->next = pg;
-	else
-		d->work_head = pg;
-	d->work_tail = pg;
-}
-
-void zsd_queue_locked(struct zs_deferred *d, struct zsd_page *pg)
-{
-	zsd_queue_locked_nowake(d, pg);
-	pthread_cond_signal(&d->work_cond);
-}
-
-/*
- * Signalling without d->lock cannot lose the wake-up: the page was linked under the
- * lock, and a worker tests work_head and goes to sleep atomically under that lock, so
- * it either saw the page or is already waiting when the signal comes.
- */
-void zsd_wake_worker(struct zs_deferred *d)
-{
-	pthread_cond_signal(&d->work_cond);
-}
-
-static void zsd_page_free(struct zsd_page *pg)
-{
-	free(pg->mem);
-	free(pg);
-}
-
-/*
- * A grown page, its place under the ceiling already reserved by the caller (nr_grown
- * was raised under d->lock, so racing pushers cannot overshoot). Called with the
- * caller's slot owned but without d->lock: workers returning pages are not held up
- * by the allocator. NULL (and the reservation returned) if malloc fails.
- */
-static struct zsd_page *zsd_page_grow(struct zs_deferred *d)
-{
-	struct zsd_page *pg = calloc(1, sizeof(*pg));
-
-	if (pg)
-		pg->mem = aligned_alloc(ZSD_PAGE_SIZE, ZSD_PAGE_SIZE);
-	if (!pg || !pg->mem) {
-		free(pg);
-		pthread_mutex_lock(&d->lock);
-		d->nr_grown--;
-		d->spare_grown--;
-		pthread_mutex_unlock(&d->lock);
-		return NULL;
-	}
-	pg->kind = ZSD_WORK_PAGE;
-	pg->grown = true;
-	return pg;
-}
-
-/*
- * With the slot owned (pusher, or never-shared at create): queue its page if it holds
- * values and install a spare one, growing the pool if the stack is empty. This is the
- * only place pages are grown: once per 4 KiB of pushed values at most, never on the
- * common push path.
- */
-void zsd_slot_swap(struct zs_deferred *d, struct zsd_slot *s)
-{
-	struct zsd_page *pg = s->pg;
-	bool grow = false;
-
-	pthread_mutex_lock(&d->lock);
-	if (pg) {
-		if (s->count == 0) {
-			pthread_mutex_unlock(&d->lock);
-			return;		/* nothing to drain: keep the page */
-		}
-		pg->count = s->count;
-		pg->first_ns = s->first_ns;
-		/*
-		 * Wake the worker only once the slot is released (zsd_push_slots): woken
-		 * now, it could preempt us on this CPU for a whole drain while we still own
-		 * the slot, and every other pusher of the CPU would fall back meanwhile.
-		 */
-		zsd_queue_locked_nowake(d, pg);
-		s->wake = 1;
-	}
-	pg = zsd_spare_get_locked(d);
-	if (!pg) {
-		/* Remembered by the shrinker: the floor was not enough just now. */
-		d->spare_dry_ns = zsd_now_ns();
-		if (d->nr_spare_cfg + d->nr_grown < d->nr_spare_max) {
-			d->nr_grown++;
-			if (d->nr_grown > d->grown_high)
-				d->grown_high = d->nr_grown;
-			d->spare_grown++;
-			grow = true;
-		}
-	}
-	pthread_mutex_unlock(&d->lock);
-	if (grow)
-		pg = zsd_page_grow(d);
-	ZSD_WRITE_ONCE(s->pg, pg);	/* peeked at by the shrinker */
-	s->buf = pg ? pg->mem : NULL;
-	ZSD_WRITE_ONCE(s->count, 0);
-}
+#include "pagepool.h"
 
 /* Smallest ticket still queued or being drained; UINT64_MAX when idle. */
 static uint64_t zsd_min_unfinished_locked(struct zs_deferred *d)
@@ -181,9 +44,9 @@ static void zsd_record_wait(struct zs_deferred *d, uint64_t first_ns)
 	uint64_t now = zsd_now_ns();
 	uint64_t w = now > first_ns ? now - first_ns : 0;
 
-	zsd_max_u64(&d->wait_ns_max, w);
-	ZSD_ADD(d->wait_ns_sum, w);
-	ZSD_ADD(d->wait_samples, 1);
+	zsm_max_relaxed_u64(&d->wait_ns_max, w);
+	zsm_add_relaxed(&d->wait_ns_sum, w);
+	zsm_add_relaxed(&d->wait_samples, 1);
 }
 
 static void *zsd_worker_main(void *arg)
@@ -210,8 +73,8 @@ static void *zsd_worker_main(void *arg)
 		} else {
 			zsd_record_wait(d, pg->first_ns);
 			d->drain(d->private, pg->mem, pg->count);
-			ZSD_ADD(d->drained, pg->count);
-			ZSD_ADD(d->drain_calls, 1);
+			zsm_add_relaxed(&d->drained, pg->count);
+			zsm_add_relaxed(&d->drain_calls, 1);
 		}
 
 		pthread_mutex_lock(&d->lock);
@@ -240,9 +103,9 @@ static struct zsd_page *zsd_slot_detach(struct zsd_slot *s)
 		return NULL;
 	pg->count = s->count;
 	pg->first_ns = s->first_ns;
-	ZSD_WRITE_ONCE(s->pg, NULL);
+	zsm_store_relaxed(&s->pg, NULL);
 	s->buf = NULL;
-	ZSD_WRITE_ONCE(s->count, 0);
+	zsm_store_relaxed(&s->count, 0);
 	return pg;
 }
 
@@ -318,7 +181,7 @@ static void zsd_flush_all(struct zs_deferred *d)
 
 void zsd_flush(struct zs_deferred *d)
 {
-	ZSD_ADD(d->flushes, 1);
+	zsm_add_relaxed(&d->flushes, 1);
 	if (d->mode == ZS_DEFER_SYNC)
 		return;
 	zsd_flush_all(d);
@@ -347,13 +210,13 @@ static struct zsd_page *zsd_slots_reclaim(struct zs_deferred *d, struct zsd_page
 	for (i = 0; i < d->nr_slots; i++) {
 		struct zsd_slot *s = &d->slots[i];
 
-		if (!zsd_page_grown(d, ZSD_READ_ONCE(s->pg)) || ZSD_READ_ONCE(s->count))
+		if (!zsd_page_grown(d, zsm_load_relaxed(&s->pg)) || zsm_load_relaxed(&s->count))
 			continue;
 		pthread_mutex_lock(&d->taker_lock);
 		zsd_slots_close(d, i, 1);
 		pg = s->pg;
 		if (zsd_page_grown(d, pg) && !s->count) {
-			ZSD_WRITE_ONCE(s->pg, NULL);
+			zsm_store_relaxed(&s->pg, NULL);
 			s->buf = NULL;
 			pg->next = list;
 			list = pg;
@@ -425,8 +288,8 @@ static void zsd_idle_scan(struct zs_deferred *d)
 
 	for (i = 0; i < d->nr_slots; i++) {
 		struct zsd_slot *s = &d->slots[i];
-		uint32_t c = ZSD_READ_ONCE(s->count);
-		uint64_t f = ZSD_READ_ONCE(s->first_ns);
+		uint32_t c = zsm_load_relaxed(&s->count);
+		uint64_t f = zsm_load_relaxed(&s->first_ns);
 
 		/* Racy peek: at worst an early or a skipped take, decided again below. */
 		if (!c || f > now || now - f < limit)
@@ -437,7 +300,7 @@ static void zsd_idle_scan(struct zs_deferred *d)
 		zsd_slot_open(d, s);
 		if (pg) {
 			/* Counted first: once queued, the drain may be done before we go on. */
-			ZSD_ADD(d->idle_drains, 1);
+			zsm_add_relaxed(&d->idle_drains, 1);
 			pg->next = NULL;
 			zsd_queue_list(d, pg);
 		}
@@ -529,14 +392,14 @@ static int zsd_alloc_slots(struct zs_deferred *d)
 	d->taken = calloc(d->nr_slots, 1);
 	d->nr_pages = d->nr_slots / step + d->nr_spare_cfg;
 	d->pages = calloc(d->nr_pages, sizeof(*d->pages));
-	d->page_mem = aligned_alloc(ZSD_PAGE_SIZE, (size_t)d->nr_pages * ZSD_PAGE_SIZE);
+	d->page_mem = aligned_alloc(ZSM_PAGE_SIZE, (size_t)d->nr_pages * ZSM_PAGE_SIZE);
 	if (!d->slots || !d->taken || !d->pages || !d->page_mem)
 		return -ENOMEM;
 	memset(d->slots, 0, bytes);
 	for (i = 0; i < d->nr_pages; i++) {
 		struct zsd_page *pg = &d->pages[i];
 
-		pg->mem = (char *)d->page_mem + (size_t)i * ZSD_PAGE_SIZE;
+		pg->mem = (char *)d->page_mem + (size_t)i * ZSM_PAGE_SIZE;
 		pg->kind = ZSD_WORK_PAGE;
 		if (s < d->nr_slots) {
 			d->slots[s].pg = pg;
@@ -685,19 +548,19 @@ void zsd_get_stats(struct zs_deferred *d, struct zs_deferred_stats *st)
 
 	memset(st, 0, sizeof(*st));
 	for (i = 0; i < d->nr_slots; i++)
-		st->pushed += ZSD_READ_ONCE(d->slots[i].pushed);
+		st->pushed += zsm_load_relaxed(&d->slots[i].pushed);
 	if (d->v2)
 		st->pushed += zsd_v2_pushed(d);
-	st->fallbacks_busy = ZSD_READ_ONCE(d->fallbacks_busy);
-	st->fallbacks_nospare = ZSD_READ_ONCE(d->fallbacks_nospare);
+	st->fallbacks_busy = zsm_load_relaxed(&d->fallbacks_busy);
+	st->fallbacks_nospare = zsm_load_relaxed(&d->fallbacks_nospare);
 	st->fallbacks = st->fallbacks_busy + st->fallbacks_nospare;
-	st->drained = ZSD_READ_ONCE(d->drained);
-	st->drain_calls = ZSD_READ_ONCE(d->drain_calls);
-	st->idle_drains = ZSD_READ_ONCE(d->idle_drains);
-	st->flushes = ZSD_READ_ONCE(d->flushes);
-	st->wait_ns_max = ZSD_READ_ONCE(d->wait_ns_max);
-	st->wait_ns_sum = ZSD_READ_ONCE(d->wait_ns_sum);
-	st->wait_samples = ZSD_READ_ONCE(d->wait_samples);
+	st->drained = zsm_load_relaxed(&d->drained);
+	st->drain_calls = zsm_load_relaxed(&d->drain_calls);
+	st->idle_drains = zsm_load_relaxed(&d->idle_drains);
+	st->flushes = zsm_load_relaxed(&d->flushes);
+	st->wait_ns_max = zsm_load_relaxed(&d->wait_ns_max);
+	st->wait_ns_sum = zsm_load_relaxed(&d->wait_ns_sum);
+	st->wait_samples = zsm_load_relaxed(&d->wait_samples);
 	st->spare_pages = d->nr_spare_cfg;
 	pthread_mutex_lock(&d->lock);
 	st->spare_low = d->spare_low;

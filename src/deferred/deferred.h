@@ -29,6 +29,13 @@
  * Lock order: taker_lock -> (slot closed) -> d->lock. Pushers own a slot (not a lock
  * anyone sleeps on) and may take d->lock while they hold it.
  *
+ * v2 array (v2array.c): v2->drain_mu (mutex, one drain at a time) -> v2->lock
+ * (spinlock: pushers trylock it, the drain and zsd_v2_kick lock it). v2->lock is
+ * innermost: nothing is locked under it, d->lock in particular; the drain work item
+ * is claimed under v2->lock and queued under d->lock after v2->lock is released
+ * (v2->handoffs counts claims in between; zsd_v2_kick waits for them). A worker
+ * drains v2 with no d->lock held; zsd_v2_kick runs under taker_lock.
+ *
  * The push path and the cross-slot protocol are explained at the top of percpu.c.
  */
 #ifndef ZSMEM_DEFERRED_INTERNAL_H
@@ -40,7 +47,10 @@
 
 #include <zsmem/zsmalloc.h>
 
-#define ZSD_PAGE_SIZE		4096u
+#include "common/atomics.h"
+#include "common/compiler.h"
+#include "common/page.h"
+
 #define ZSD_SLOT_SHIFT		7		/* sizeof(struct zsd_slot) == 1 << 7 */
 /*
  * Per-CPU mode gives each CPU ZSD_SUBSLOTS slots, tried in order by the push path: a
@@ -80,7 +90,7 @@ enum zsd_lock_mode {
 /* A buffer page and what a worker needs to drain it. */
 struct zsd_page {
 	struct zsd_page *next;	/* spare list or work FIFO */
-	void *mem;		/* ZSD_PAGE_SIZE bytes */
+	void *mem;		/* ZSM_PAGE_SIZE bytes */
 	unsigned int count;	/* values in mem when queued */
 	unsigned int kind;	/* ZSD_WORK_* */
 	uint64_t first_ns;	/* when the oldest value was pushed */
@@ -201,16 +211,6 @@ void zsd_flush(struct zs_deferred *d);
 void zsd_destroy(struct zs_deferred *d);
 void zsd_get_stats(struct zs_deferred *d, struct zs_deferred_stats *st);
 
-uint64_t zsd_now_ns(void);
-/* Under d->lock: a spare page or NULL. */
-struct zsd_page *zsd_spare_get_locked(struct zs_deferred *d);
-/* Under d->lock: append to the work FIFO with a fresh ticket and wake a worker. */
-void zsd_queue_locked(struct zs_deferred *d, struct zsd_page *pg);
-/* Queue without waking a worker: the caller calls zsd_wake_worker() later. */
-void zsd_queue_locked_nowake(struct zs_deferred *d, struct zsd_page *pg);
-void zsd_wake_worker(struct zs_deferred *d);
-/* Takes d->lock: queue the slot's page (if non-empty), install a spare one (or NULL). */
-void zsd_slot_swap(struct zs_deferred *d, struct zsd_slot *s);
 
 /* percpu.c: slot acquisition and the cross-slot protocol */
 bool zsd_rseq_usable(void);
@@ -237,31 +237,17 @@ void zsd_v2_drain(struct zs_deferred *d);
 uint64_t zsd_v2_pushed(struct zs_deferred *d);
 void zsd_v2_destroy(struct zsd_v2 *v2);
 
-/* Named relaxed accessors for fields that one thread writes and others peek at. */
-#define ZSD_READ_ONCE(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define ZSD_WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
-#define ZSD_ADD(x, v)		__atomic_fetch_add(&(x), (v), __ATOMIC_RELAXED)
-
-static inline void zsd_max_u64(uint64_t *p, uint64_t v)
-{
-	uint64_t old = __atomic_load_n(p, __ATOMIC_RELAXED);
-
-	while (v > old && !__atomic_compare_exchange_n(p, &old, v, true, __ATOMIC_RELAXED,
-							__ATOMIC_RELAXED))
-		;
-}
-
 /* false: not stored, the caller frees synchronously. Inline: one call less per push. */
 static inline bool zsd_push(struct zs_deferred *d, unsigned long value)
 {
 	/* The common case in one test: lock_mode is RSEQ only in mode PERCPU. */
-	if (__builtin_expect(d->lock_mode == ZSD_LOCK_RSEQ, 1))
+	if (likely(d->lock_mode == ZSD_LOCK_RSEQ))
 		return zsd_push_rseq(d, value);
 	if (d->mode == ZS_DEFER_PERCPU || d->mode == ZS_DEFER_PER_CLASS)
 		return zsd_push_slots(d, value);
 	if (d->mode == ZS_DEFER_V2_ARRAY)
 		return zsd_v2_push(d, value);
-	ZSD_ADD(d->fallbacks_nospare, 1);	/* ZS_DEFER_SYNC: no buffer at all */
+	zsm_add_relaxed(&d->fallbacks_nospare, 1);	/* ZS_DEFER_SYNC: no buffer at all */
 	return false;
 }
 

@@ -71,12 +71,11 @@
 #include <unistd.h>
 
 #include "deferred.h"
+#include "pagepool.h"
 
 #define ZSD_STR_(x)	#x
 #define ZSD_STR(x)	ZSD_STR_(x)
 
-#define likely(x)	__builtin_expect(!!(x), 1)
-#define unlikely(x)	__builtin_expect(!!(x), 0)
 
 #if defined(__x86_64__) || (defined(__aarch64__) && defined(RSEQ_SIG_CODE))
 #define ZSD_HAVE_RSEQ_ASM 1
@@ -262,11 +261,7 @@ static inline struct zsd_slot *zsd_rseq_acquire(struct zs_deferred *d)
 void zsd_relax(unsigned int spins)
 {
 	if (spins < 64) {
-#if defined(__x86_64__)
-		__builtin_ia32_pause();
-#elif defined(__aarch64__)
-		__asm__ __volatile__("yield" ::: "memory");
-#endif
+		zsm_cpu_relax();
 	} else {
 		/* The holder may be preempted (more threads than CPUs): let it run. */
 		sched_yield();
@@ -278,15 +273,14 @@ static inline bool zsd_cas_try(struct zsd_slot *s)
 {
 	uint32_t zero = 0;
 
-	if (__atomic_load_n(&s->owner, __ATOMIC_RELAXED))
+	if (zsm_load_relaxed(&s->owner))
 		return false;
-	if (!__atomic_compare_exchange_n(&s->owner, &zero, 1, false, __ATOMIC_SEQ_CST,
-					 __ATOMIC_RELAXED))
+	if (!zsm_cas_strong_seq_cst(&s->owner, &zero, 1))
 		return false;
 	/* seq_cst load after the seq_cst CAS: pairs with the taker's store-then-load */
-	if (likely(!__atomic_load_n(&s->closed, __ATOMIC_SEQ_CST)))
+	if (likely(!zsm_load_seq_cst(&s->closed)))
 		return true;
-	__atomic_store_n(&s->owner, 0, __ATOMIC_RELEASE);
+	zsm_store_release(&s->owner, 0);
 	return false;
 }
 
@@ -333,8 +327,8 @@ static __attribute__((noinline)) bool zsd_slot_store_slow(struct zs_deferred *d,
 	unsigned int c;
 
 	if (r == ZS_PUSH_FULL_QUEUED) {
-		ZSD_WRITE_ONCE(s->count, s->count + 1);
-		ZSD_WRITE_ONCE(s->pushed, s->pushed + 1);
+		zsm_store_relaxed(&s->count, s->count + 1);
+		zsm_store_relaxed(&s->pushed, s->pushed + 1);
 		zsd_slot_swap(d, s);
 		return true;
 	}
@@ -347,12 +341,12 @@ static __attribute__((noinline)) bool zsd_slot_store_slow(struct zs_deferred *d,
 		return false;
 	c = s->count;
 	if (c == 0)
-		ZSD_WRITE_ONCE(s->first_ns, zsd_now_ns());	/* once per page */
+		zsm_store_relaxed(&s->first_ns, zsd_now_ns());	/* once per page */
 	r = d->push(s->buf, c, value);
 	if (r == ZS_PUSH_FULL)
 		return false;		/* refused even a fresh or partial page: give up */
-	ZSD_WRITE_ONCE(s->count, c + 1);
-	ZSD_WRITE_ONCE(s->pushed, s->pushed + 1);
+	zsm_store_relaxed(&s->count, c + 1);
+	zsm_store_relaxed(&s->pushed, s->pushed + 1);
 	if (r == ZS_PUSH_FULL_QUEUED)
 		zsd_slot_swap(d, s);
 	return true;
@@ -374,12 +368,12 @@ static __attribute__((noinline)) bool zsd_push_finish(struct zs_deferred *d,
 	if (unlikely(wake))
 		s->wake = 0;
 	/* Release: as on the fast path. */
-	__atomic_store_n(&s->owner, 0, __ATOMIC_RELEASE);
+	zsm_store_release(&s->owner, 0);
 	if (unlikely(wake))
 		zsd_wake_worker(d);
 	if (likely(ok))
 		return true;
-	ZSD_ADD(d->fallbacks_nospare, 1);
+	zsm_add_relaxed(&d->fallbacks_nospare, 1);
 	return false;
 }
 
@@ -400,13 +394,13 @@ static inline bool zsd_push_owned(struct zs_deferred *d, struct zsd_slot *s,
 	r = d->push(buf, c, value);
 	if (unlikely(r != ZS_PUSH_OK))
 		return zsd_push_finish(d, s, value, r);
-	ZSD_WRITE_ONCE(s->count, c + 1);
-	ZSD_WRITE_ONCE(s->pushed, s->pushed + 1);
+	zsm_store_relaxed(&s->count, c + 1);
+	zsm_store_relaxed(&s->pushed, s->pushed + 1);
 	/*
 	 * Release: every write to the slot and the buffer above happens-before whatever
 	 * the next owner (pusher or taker) does after seeing owner == 0.
 	 */
-	__atomic_store_n(&s->owner, 0, __ATOMIC_RELEASE);
+	zsm_store_release(&s->owner, 0);
 	return true;
 }
 
@@ -415,7 +409,7 @@ bool zsd_push_rseq(struct zs_deferred *d, unsigned long value)
 	struct zsd_slot *s = zsd_rseq_acquire(d);
 
 	if (unlikely(!s)) {
-		ZSD_ADD(d->fallbacks_busy, 1);
+		zsm_add_relaxed(&d->fallbacks_busy, 1);
 		return false;
 	}
 	/*
@@ -432,10 +426,10 @@ bool zsd_push_rseq(struct zs_deferred *d, unsigned long value)
 	 * plain moves on x86-64, and acquire loads order what follows on any
 	 * architecture.
 	 */
-	(void)__atomic_load_n(&s->owner, __ATOMIC_ACQUIRE);
-	(void)__atomic_load_n(&s->closed, __ATOMIC_ACQUIRE);
+	(void)zsm_load_acquire(&s->owner);
+	(void)zsm_load_acquire(&s->closed);
 #else
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	zsm_fence_acquire();
 #endif
 	return zsd_push_owned(d, s, value);
 }
@@ -451,7 +445,7 @@ bool zsd_push_slots(struct zs_deferred *d, unsigned long value)
 	else
 		s = zsd_spin_acquire(d, value);	/* NULL: route out of range */
 	if (unlikely(!s)) {
-		ZSD_ADD(d->fallbacks_busy, 1);
+		zsm_add_relaxed(&d->fallbacks_busy, 1);
 		return false;
 	}
 	return zsd_push_owned(d, s, value);
@@ -467,7 +461,7 @@ void zsd_slots_close_begin(struct zs_deferred *d, unsigned int first, unsigned i
 	 * syscall that follows is itself a full barrier.
 	 */
 	for (i = first; i < first + n; i++)
-		__atomic_store_n(&d->slots[i].closed, 1, __ATOMIC_SEQ_CST);
+		zsm_store_seq_cst(&d->slots[i].closed, 1);
 	if (d->lock_mode == ZSD_LOCK_RSEQ) {
 		/*
 		 * Step 2: no rseq section that read closed == 0 is still in flight on these
@@ -496,7 +490,7 @@ bool zsd_slot_quiet(struct zsd_slot *s)
 	 * store-release of owner = 0, so its count/buf updates are visible to us; seq_cst
 	 * for the CAS modes' store-then-load handshake.
 	 */
-	return __atomic_load_n(&s->owner, __ATOMIC_SEQ_CST) == 0;
+	return zsm_load_seq_cst(&s->owner) == 0;
 }
 
 void zsd_slots_close(struct zs_deferred *d, unsigned int first, unsigned int n)
@@ -515,5 +509,5 @@ void zsd_slot_open(struct zs_deferred *d, struct zsd_slot *s)
 {
 	(void)d;
 	/* Step 5: publish the new buf/count before a pusher can see closed == 0. */
-	__atomic_store_n(&s->closed, 0, __ATOMIC_RELEASE);
+	zsm_store_release(&s->closed, 0);
 }

@@ -10,7 +10,7 @@
 #include "deferred.h"
 #include "zsmalloc/zs_hooks.h"
 
-#define ZSD_HANDLES_PER_PAGE	(ZSD_PAGE_SIZE / sizeof(unsigned long))
+#define ZSD_HANDLES_PER_PAGE	(ZSM_PAGE_SIZE / sizeof(unsigned long))
 
 /* ---------------------------------------------------------------------------------- */
 /* Built-in ops: a page is an array of 512 handles. */
@@ -79,7 +79,7 @@ static int zsd_attach(struct zs_pool *pool, const struct zs_deferred_ops *ops, v
 	if (!pool || !ops || !ops->push || !ops->drain)
 		return -EINVAL;
 	h = zs_pool_hooks(pool);
-	if (__atomic_load_n(&h->deferred, __ATOMIC_ACQUIRE))
+	if (zsm_load_acquire(&h->deferred))
 		return -EBUSY;
 	d = zsd_create(ops, private, cfg, extra);
 	if (!d)
@@ -89,8 +89,7 @@ static int zsd_attach(struct zs_pool *pool, const struct zs_deferred_ops *ops, v
 	 * Publish with a release CAS: two racing enables cannot both win, and a pusher
 	 * that loads the pointer (acquire) sees a fully built object.
 	 */
-	if (!__atomic_compare_exchange_n(&h->deferred, &expected, d, false, __ATOMIC_RELEASE,
-					 __ATOMIC_RELAXED)) {
+	if (!zsm_cas_strong_release(&h->deferred, &expected, d)) {
 		zsd_destroy(d);
 		return -EBUSY;
 	}
@@ -127,14 +126,14 @@ ZS_API int zs_pool_enable_deferred_handles(struct zs_pool *pool, bool grouped,
 static inline struct zs_deferred *zsd_of(struct zs_pool *pool)
 {
 	/* Acquire pairs with the release CAS in zsd_attach(); a plain load on x86-64. */
-	return __atomic_load_n(&zs_pool_hooks(pool)->deferred, __ATOMIC_ACQUIRE);
+	return zsm_load_acquire(&zs_pool_hooks(pool)->deferred);
 }
 
 ZS_API bool zs_free_deferred(struct zs_pool *pool, unsigned long value)
 {
 	struct zs_deferred *d = zsd_of(pool);
 
-	if (__builtin_expect(!d, 0))
+	if (unlikely(!d))
 		return false;
 	return zsd_push(d, value);
 }

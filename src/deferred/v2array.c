@@ -16,11 +16,19 @@
 #include <stdlib.h>
 
 #include "deferred.h"
+#include "pagepool.h"
 
 struct zsd_v2 {
 	pthread_spinlock_t lock;	/* pushers: trylock; the drain: lock */
 	unsigned int count, cap;
-	bool queued;			/* work item queued and not yet started */
+	bool queued;			/* work item claimed or queued, drain not yet started */
+	/*
+	 * atomic: pushers that claimed the work item (queued = true, under lock) and have
+	 * not yet put it in the FIFO. The FIFO needs d->lock, a mutex, which is never
+	 * taken under the spinlock, so the claim and the queueing are two steps; a flush
+	 * (zsd_v2_kick) waits for this to reach 0 so the item has its ticket first.
+	 */
+	unsigned int handoffs;
 	unsigned long *arr;		/* pushers append here */
 	unsigned long *other;		/* the drain's side of the swap */
 	uint64_t first_ns;		/* when arr received its first value */
@@ -42,7 +50,7 @@ struct zsd_v2 *zsd_v2_create(struct zs_deferred *d, unsigned int entries)
 	v2->cap = entries;
 	v2->arr = malloc(sizeof(unsigned long) * entries);
 	v2->other = malloc(sizeof(unsigned long) * entries);
-	v2->page = aligned_alloc(ZSD_PAGE_SIZE, ZSD_PAGE_SIZE);
+	v2->page = aligned_alloc(ZSM_PAGE_SIZE, ZSM_PAGE_SIZE);
 	if (!v2->arr || !v2->other || !v2->page) {
 		free(v2->arr);
 		free(v2->other);
@@ -66,52 +74,78 @@ void zsd_v2_destroy(struct zsd_v2 *v2)
 	free(v2);
 }
 
-/* Under v2->lock. Queued under the lock: a flush that finds queued == true relies on
- * the item already having its ticket. */
-static void zsd_v2_queue_locked(struct zs_deferred *d, struct zsd_v2 *v2)
+/*
+ * Under v2->lock: claim the work item. Counted in handoffs before the spinlock is
+ * released, so whoever later sees queued == true under the lock also sees the
+ * hand-off in flight (or its end, with the item already ticketed).
+ */
+static void zsd_v2_claim_locked(struct zsd_v2 *v2)
 {
 	v2->queued = true;
+	zsm_add_relaxed(&v2->handoffs, 1);	/* ordered by the spinlock's release */
+}
+
+/*
+ * After v2->lock is released: put the claimed item in the FIFO under d->lock. The
+ * release decrement pairs with zsd_v2_kick()'s acquire load: the item's ticket is
+ * visible to a flush that saw the count drop.
+ */
+static void zsd_v2_queue(struct zs_deferred *d, struct zsd_v2 *v2)
+{
 	pthread_mutex_lock(&d->lock);
 	zsd_queue_locked(d, &v2->work);
 	pthread_mutex_unlock(&d->lock);
+	zsm_fetch_sub_release(&v2->handoffs, 1);
 }
 
 bool zsd_v2_push(struct zs_deferred *d, unsigned long value)
 {
 	struct zsd_v2 *v2 = d->v2;
+	bool claim;
 
 	if (pthread_spin_trylock(&v2->lock) != 0) {
-		ZSD_ADD(d->fallbacks_busy, 1);
+		zsm_add_relaxed(&d->fallbacks_busy, 1);
 		return false;
 	}
 	if (v2->count >= v2->cap) {
 		pthread_spin_unlock(&v2->lock);
-		ZSD_ADD(d->fallbacks_nospare, 1);
+		zsm_add_relaxed(&d->fallbacks_nospare, 1);
 		return false;
 	}
 	if (v2->count == 0)
 		v2->first_ns = zsd_now_ns();
 	v2->arr[v2->count++] = value;
-	ZSD_WRITE_ONCE(v2->pushed, v2->pushed + 1);
-	if (v2->count >= v2->cap / 2 && !v2->queued)
-		zsd_v2_queue_locked(d, v2);
+	zsm_store_relaxed(&v2->pushed, v2->pushed + 1);
+	claim = v2->count >= v2->cap / 2 && !v2->queued;
+	if (claim)
+		zsd_v2_claim_locked(v2);
 	pthread_spin_unlock(&v2->lock);
+	if (claim)
+		zsd_v2_queue(d, v2);
 	return true;
 }
 
 void zsd_v2_kick(struct zs_deferred *d)
 {
 	struct zsd_v2 *v2 = d->v2;
+	unsigned int spins = 0;
+	bool claim;
 
 	pthread_spin_lock(&v2->lock);
-	if (v2->count && !v2->queued)
-		zsd_v2_queue_locked(d, v2);
+	claim = v2->count && !v2->queued;
+	if (claim)
+		zsd_v2_claim_locked(v2);
 	pthread_spin_unlock(&v2->lock);
+	if (claim)
+		zsd_v2_queue(d, v2);
+	/* A pusher's claim seen above (queued) may still be on its way to the FIFO. */
+	while (zsm_load_acquire(&v2->handoffs))
+		zsd_relax(spins++);
 }
 
 uint64_t zsd_v2_pushed(struct zs_deferred *d)
 {
-	return ZSD_READ_ONCE(d->v2->pushed);
+	return zsm_load_relaxed(&d->v2->pushed);
 }
 
 static void zsd_v2_drain_values(struct zs_deferred *d, struct zsd_v2 *v2,
@@ -121,8 +155,8 @@ static void zsd_v2_drain_values(struct zs_deferred *d, struct zsd_v2 *v2,
 
 	if (d->extra.ulong_values) {
 		d->drain(d->private, vals, n);
-		ZSD_ADD(d->drain_calls, 1);
-		ZSD_ADD(d->drained, n);
+		zsm_add_relaxed(&d->drain_calls, 1);
+		zsm_add_relaxed(&d->drained, n);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -130,8 +164,8 @@ static void zsd_v2_drain_values(struct zs_deferred *d, struct zsd_v2 *v2,
 
 		if (r == ZS_PUSH_FULL && c) {
 			d->drain(d->private, v2->page, c);
-			ZSD_ADD(d->drain_calls, 1);
-			ZSD_ADD(d->drained, c);
+			zsm_add_relaxed(&d->drain_calls, 1);
+			zsm_add_relaxed(&d->drained, c);
 			c = 0;
 			r = d->push(v2->page, 0, vals[i]);
 		}
@@ -140,15 +174,15 @@ static void zsd_v2_drain_values(struct zs_deferred *d, struct zsd_v2 *v2,
 		c++;
 		if (r == ZS_PUSH_FULL_QUEUED) {
 			d->drain(d->private, v2->page, c);
-			ZSD_ADD(d->drain_calls, 1);
-			ZSD_ADD(d->drained, c);
+			zsm_add_relaxed(&d->drain_calls, 1);
+			zsm_add_relaxed(&d->drained, c);
 			c = 0;
 		}
 	}
 	if (c) {
 		d->drain(d->private, v2->page, c);
-		ZSD_ADD(d->drain_calls, 1);
-		ZSD_ADD(d->drained, c);
+		zsm_add_relaxed(&d->drain_calls, 1);
+		zsm_add_relaxed(&d->drained, c);
 	}
 }
 
@@ -173,9 +207,9 @@ void zsd_v2_drain(struct zs_deferred *d)
 	if (n) {
 		now = zsd_now_ns();
 		now = now > first ? now - first : 0;
-		zsd_max_u64(&d->wait_ns_max, now);
-		ZSD_ADD(d->wait_ns_sum, now);
-		ZSD_ADD(d->wait_samples, 1);
+		zsm_max_relaxed_u64(&d->wait_ns_max, now);
+		zsm_add_relaxed(&d->wait_ns_sum, now);
+		zsm_add_relaxed(&d->wait_samples, 1);
 		zsd_v2_drain_values(d, v2, vals, n);
 	}
 	pthread_mutex_unlock(&v2->drain_mu);

@@ -26,7 +26,7 @@ ZS_API uint64_t zram_mark_idle(struct zram *zram, uint64_t older_than_sec)
 		    (older_than_sec == 0 ||
 		     (uint64_t)(now - zram->slots[i].ac_time) >= older_than_sec)) {
 			slot_update_flags(zram, i, 0, ZRAM_IDLE);
-			zram_stat_inc(&zram->stats.idle_pages);
+			zsm_add_relaxed(&zram->stats.idle_pages, 1);
 			marked++;
 		}
 		slot_unlock(zram, i);
@@ -56,7 +56,7 @@ static int recomp_register_locked(struct zram *zram, unsigned int prio, const ch
 	}
 	/* Slots get a priority only under ctl_lock (recompression), so this count is
 	 * stable here, and a comp in use by slots is never replaced under a reader. */
-	if (zram_stat_read(&zram->stats.prio_slots[prio])) {
+	if (zsm_load_relaxed(&zram->stats.prio_slots[prio])) {
 		_zram_set_error("zram: slots are stored with priority %u", prio);
 		return -EBUSY;
 	}
@@ -108,7 +108,7 @@ static bool recomp_selected(uint32_t flags, enum zram_recomp_mode mode)
 static int recompress_one(struct zram *zram, uint32_t index, enum zram_recomp_mode mode,
 			  const unsigned int *prios, unsigned int nprios, size_t threshold)
 {
-	unsigned char page[ZRAM_PAGE_SIZE], buf[ZRAM_PAGE_SIZE];
+	unsigned char page[ZSM_PAGE_SIZE], buf[ZSM_PAGE_SIZE];
 	unsigned long old_handle, handle = 0, freed;
 	unsigned int old_class, cur_prio, new_prio = 0;
 	size_t old_size, cap, len = 0;
@@ -124,7 +124,7 @@ static int recompress_one(struct zram *zram, uint32_t index, enum zram_recomp_mo
 	    (flags & (ZRAM_SAME | ZRAM_WB | ZRAM_PP_SLOT | ZRAM_INCOMPRESSIBLE |
 		       ZRAM_FREE_PENDING)) ||
 	    !recomp_selected(flags, mode) || old_size < threshold ||
-	    _zram_read_from_pool(zram, index, flags, page)) {
+	    _zram_slot_read(zram, index, flags, page)) {
 		slot_unlock(zram, index);
 		return 0;
 	}
@@ -141,7 +141,7 @@ static int recompress_one(struct zram *zram, uint32_t index, enum zram_recomp_mo
 		if (p <= cur_prio)
 			continue;
 		tried = true;
-		len = zcomp_compress(zram->comps[p], page, ZRAM_PAGE_SIZE, buf, cap);
+		len = zcomp_compress(zram->comps[p], page, ZSM_PAGE_SIZE, buf, cap);
 		if (!len)
 			continue;
 		handle = zs_malloc(zram->pool, len);
@@ -176,7 +176,7 @@ static int recompress_one(struct zram *zram, uint32_t index, enum zram_recomp_mo
 
 		slot_update_flags(zram, index, ZRAM_PP_SLOT, set);
 		if (set && !(flags & ZRAM_INCOMPRESSIBLE))
-			zram_stat_inc(&zram->stats.incompressible);
+			zsm_add_relaxed(&zram->stats.incompressible, 1);
 		slot_unlock(zram, index);
 		return nomem ? -ENOMEM : 0;
 	}
@@ -190,14 +190,14 @@ static int recompress_one(struct zram *zram, uint32_t index, enum zram_recomp_mo
 		zram->slots[index].ac_time = ac;
 		slot_update_flags(zram, index, ZRAM_CONTENT_FLAGS,
 				  (uint32_t)len | keep | (new_prio << ZRAM_PRIO_SHIFT));
-		zram_stat_inc(&zram->stats.pages_stored);
-		zram_stat_add(&zram->stats.compr_data_size, len);
-		zram_stat_inc(&zram->stats.prio_slots[new_prio]);
+		zsm_add_relaxed(&zram->stats.pages_stored, 1);
+		zsm_add_relaxed(&zram->stats.compr_data_size, len);
+		zsm_add_relaxed(&zram->stats.prio_slots[new_prio], 1);
 		if (keep)
-			zram_stat_inc(&zram->stats.idle_pages);
+			zsm_add_relaxed(&zram->stats.idle_pages, 1);
 	}
 	slot_unlock(zram, index);
-	zram_stat_inc(&zram->stats.recompressed);
+	zsm_add_relaxed(&zram->stats.recompressed, 1);
 	if (freed)
 		zs_free(zram->pool, freed);
 	return 1;
@@ -218,7 +218,7 @@ ZS_API int64_t zram_recompress(struct zram *zram, enum zram_recomp_mode mode, co
 	int64_t done = 0;
 	int ret;
 
-	if (mode < ZRAM_RECOMP_IDLE || mode > ZRAM_RECOMP_ALL || threshold > ZRAM_PAGE_SIZE) {
+	if (mode < ZRAM_RECOMP_IDLE || mode > ZRAM_RECOMP_ALL || threshold > ZSM_PAGE_SIZE) {
 		_zram_set_error("zram: bad recompression mode %d or threshold %zu", (int)mode,
 				threshold);
 		return -EINVAL;

@@ -93,11 +93,11 @@ ZS_API struct zram *zram_create(const struct zram_config *cfg)
 		errno = EINVAL;
 		return NULL;
 	}
-	nr_pages = cfg->disksize / ZRAM_PAGE_SIZE;
+	nr_pages = cfg->disksize / ZSM_PAGE_SIZE;
 	if (nr_pages == 0 || nr_pages > UINT32_MAX) {
 		_zram_set_error("zram: disksize %llu is not in 4096..%llu bytes",
 				(unsigned long long)cfg->disksize,
-				(unsigned long long)UINT32_MAX * ZRAM_PAGE_SIZE);
+				(unsigned long long)UINT32_MAX * ZSM_PAGE_SIZE);
 		errno = EINVAL;
 		return NULL;
 	}
@@ -126,7 +126,7 @@ ZS_API struct zram *zram_create(const struct zram_config *cfg)
 	zram->free_mode = resolve_free_mode(cfg);
 	zram->backing_fd = -1;
 	zram->epoch_sec = _zram_mono_sec();
-	atomic_init(&zram->limit_pages, (cfg->mem_limit + ZRAM_PAGE_SIZE - 1) / ZRAM_PAGE_SIZE);
+	zsm_init(&zram->limit_pages, (cfg->mem_limit + ZSM_PAGE_SIZE - 1) / ZSM_PAGE_SIZE);
 	pthread_mutex_init(&zram->ctl_lock, NULL);
 
 	zram->comps[0] = zcomp_create(algo, cfg->comp_level);
@@ -170,7 +170,7 @@ ZS_API void zram_destroy(struct zram *zram)
 	for (int i = 0; i < ZRAM_MAX_COMPS; i++)
 		if (zram->comps[i])
 			zcomp_destroy(zram->comps[i]);
-	free((void *)zram->wb_bitmap);
+	free(zram->wb_bitmap);
 	free(zram->slots);
 	pthread_mutex_destroy(&zram->ctl_lock);
 	free(zram);
@@ -178,21 +178,17 @@ ZS_API void zram_destroy(struct zram *zram)
 
 ZS_API void zram_reset(struct zram *zram)
 {
-	uint64_t limit = atomic_load_explicit(&zram->limit_pages, memory_order_relaxed);
+	uint64_t limit = zsm_load_relaxed(&zram->limit_pages);
 
 	pthread_mutex_lock(&zram->ctl_lock);
 	/* Drains every deferred free and drops all objects at once. */
 	zs_destroy_pool(zram->pool);
 	zram->pool = NULL;
 	memset(zram->slots, 0, (size_t)zram->nr_pages * sizeof(*zram->slots));
-	free((void *)zram->wb_bitmap);
-	zram->wb_bitmap = NULL;
-	zram->wb_nr_blocks = 0;
-	zram->backing_fd = -1;
-	atomic_store_explicit(&zram->wb_hint, 0, memory_order_relaxed);
+	_zram_bdev_detach(zram);
 	memset(&zram->stats, 0, sizeof(zram->stats));
 	memset(zram->shards, 0, sizeof(zram->shards));
-	atomic_store_explicit(&zram->limit_pages, limit, memory_order_relaxed);
+	zsm_store_relaxed(&zram->limit_pages, limit);
 	zram->epoch_sec = _zram_mono_sec();
 	/* Same config as at creation: cannot fail for a bad argument, only for memory. */
 	if (zram_pool_setup(zram))
@@ -217,14 +213,12 @@ ZS_API enum zram_free_mode zram_get_free_mode(const struct zram *zram)
 
 ZS_API void zram_set_mem_limit(struct zram *zram, uint64_t bytes)
 {
-	atomic_store_explicit(&zram->limit_pages, (bytes + ZRAM_PAGE_SIZE - 1) / ZRAM_PAGE_SIZE,
-			      memory_order_relaxed);
+	zsm_store_relaxed(&zram->limit_pages, (bytes + ZSM_PAGE_SIZE - 1) / ZSM_PAGE_SIZE);
 }
 
 ZS_API void zram_reset_mem_used_max(struct zram *zram)
 {
-	atomic_store_explicit(&zram->stats.max_used_pages, zs_get_total_pages(zram->pool),
-			      memory_order_relaxed);
+	zsm_store_relaxed(&zram->stats.max_used_pages, zs_get_total_pages(zram->pool));
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -258,7 +252,7 @@ ZS_API int zram_get_slot_info(struct zram *zram, uint32_t index, struct zram_slo
 
 ZS_API int zram_test_corrupt_slot(struct zram *zram, uint32_t index)
 {
-	unsigned char buf[ZRAM_PAGE_SIZE];
+	unsigned char buf[ZSM_PAGE_SIZE];
 	uint32_t flags;
 	size_t size;
 	int ret = -ENOENT;

@@ -12,92 +12,13 @@
  *   4. copy into the object
  *   5. slot lock: extract the old content, install the new, unlock; zs_free the old
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "zram_internal.h"
 
-static _Thread_local char zram_error[256];
-
-void _zram_set_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(zram_error, sizeof(zram_error), fmt, ap);
-	va_end(ap);
-}
-
-void _zram_clear_error(void)
-{
-	zram_error[0] = '\0';
-}
-
-ZS_API const char *zram_last_error(void)
-{
-	return zram_error;
-}
-
-uint64_t _zram_mono_sec(void)
-{
-	struct timespec ts;
-
-	/* Coarse is enough for idle ages in seconds, and cheaper on every access. */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec;
-}
-
-uint32_t _zram_now(struct zram *zram)
-{
-	return (uint32_t)(_zram_mono_sec() - zram->epoch_sec);
-}
-
-void _zram_update_used_max(struct zram *zram, uint64_t pages)
-{
-	_Atomic uint64_t *max = &zram->stats.max_used_pages;
-	uint64_t cur = atomic_load_explicit(max, memory_order_relaxed);
-
-	while (pages > cur &&
-	       !atomic_compare_exchange_weak_explicit(max, &cur, pages, memory_order_relaxed,
-						      memory_order_relaxed))
-		;
-}
-
 /* ---------------------------------------------------------------------------------- */
-/* Slot free: the metadata part (under the slot lock) and the pool part.               */
-
-unsigned long _zram_slot_free_extract(struct zram *zram, uint32_t index)
-{
-	struct zram_slot *slot = &zram->slots[index];
-	uint32_t flags = slot_flags(zram, index);
-	unsigned long handle = 0;
-
-	if (flags & ZRAM_WB) {
-		_zram_wb_free_block(zram, slot->handle);
-		zram_stat_dec(&zram->stats.bd_count);
-	} else if (flags & ZRAM_SAME) {
-		zram_stat_dec(&zram->stats.same_pages);
-		zram_stat_dec(&zram->stats.pages_stored);
-	} else if (slot->handle) {
-		handle = slot->handle;
-		if (flags & ZRAM_HUGE)
-			zram_stat_dec(&zram->stats.huge_pages);
-		zram_stat_sub(&zram->stats.compr_data_size, flags & ZRAM_SIZE_MASK);
-		zram_stat_dec(&zram->stats.pages_stored);
-		if (slot_prio(flags))
-			zram_stat_dec(&zram->stats.prio_slots[slot_prio(flags)]);
-	}
-	if (flags & ZRAM_IDLE)
-		zram_stat_dec(&zram->stats.idle_pages);
-	if (flags & ZRAM_INCOMPRESSIBLE)
-		zram_stat_dec(&zram->stats.incompressible);
-	slot->handle = 0;
-	slot->ac_time = 0;
-	slot_update_flags(zram, index, ZRAM_CONTENT_FLAGS, 0);
-	return handle;
-}
+/* Slot free: lock, extract (zram_slot.c), unlock, then the pool part.                 */
 
 /* Frees whatever the slot holds: lock, extract, unlock, zs_free outside the lock. */
 static void slot_free_locked_wait(struct zram *zram, uint32_t index)
@@ -138,9 +59,9 @@ static bool drain_extract(struct zram *zram, uint32_t index, unsigned long *hand
 /* Counted once per buffer: the drain runs beside writers that share these lines. */
 static void drain_account(struct zram *zram, unsigned int done, unsigned int stale)
 {
-	zram_stat_add(&zram->stats.drained_slots, done);
+	zsm_add_relaxed(&zram->stats.drained_slots, done);
 	if (stale)
-		zram_stat_add(&zram->stats.drain_stale, stale);
+		zsm_add_relaxed(&zram->stats.drain_stale, stale);
 }
 
 /*
@@ -197,15 +118,15 @@ const struct zs_deferred_ops _zram_ops_plain = {
 /* ---------------------------------------------------------------------------------- */
 /* zram_slot_free_notify                                                               */
 
-static _Atomic unsigned int next_shard;
+static unsigned int next_shard;
 static _Thread_local unsigned int shard_plus1;	/* 0 = not assigned yet */
 
-/* This thread's shard: threads are spread round-robin on their first notify. */
+/* This thread's shard: threads are spread round-robin on their first notify (relaxed:
+ * the counter only spreads them; any interleaving gives a valid shard). */
 static struct zram_stat_shard *zram_my_shard(struct zram *zram)
 {
 	if (!shard_plus1)
-		shard_plus1 = 1 + atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed) %
-				      ZRAM_STAT_SHARDS;
+		shard_plus1 = 1 + zsm_fetch_add_relaxed(&next_shard, 1) % ZRAM_STAT_SHARDS;
 	return &zram->shards[shard_plus1 - 1];
 }
 
@@ -215,7 +136,7 @@ static void notify_sync(struct zram *zram, uint32_t index, bool only_pending)
 	unsigned long handle;
 
 	if (!slot_trylock(zram, index)) {
-		zram_stat_inc(&zram->stats.miss_free);
+		zsm_add_relaxed(&zram->stats.miss_free, 1);
 		return;
 	}
 	if (only_pending && !(slot_flags(zram, index) & ZRAM_FREE_PENDING)) {
@@ -238,8 +159,7 @@ static void notify_percpu(struct zram *zram, uint32_t index)
 	 * hand-over of the buffer to the drain worker is a release/acquire pair, so the
 	 * drain, which reads the flag under the slot lock, sees it set.
 	 */
-	old = atomic_fetch_or_explicit(&zram->slots[index].flags, ZRAM_FREE_PENDING,
-				       memory_order_relaxed);
+	old = zsm_fetch_or_relaxed(&zram->slots[index].flags, ZRAM_FREE_PENDING);
 	if (old & ZRAM_FREE_PENDING)
 		return;		/* already queued, and not rewritten since */
 	/* The framework counts pushes and fallbacks: no shared counter on this path. */
@@ -253,7 +173,7 @@ static void notify_handle_deferred(struct zram *zram, uint32_t index)
 	unsigned long handle;
 
 	if (!slot_trylock(zram, index)) {
-		zram_stat_inc(&zram->stats.miss_free);
+		zsm_add_relaxed(&zram->stats.miss_free, 1);
 		return;
 	}
 	handle = _zram_slot_free_extract(zram, index);
@@ -268,7 +188,7 @@ ZS_API void zram_slot_free_notify(struct zram *zram, uint32_t index)
 {
 	if (index >= zram->nr_pages)
 		return;
-	zram_stat_inc(&zram_my_shard(zram)->notify_free);
+	zsm_add_relaxed(&zram_my_shard(zram)->notify_free, 1);
 	switch (zram->free_mode) {
 	case ZRAM_FREE_PERCPU_GROUPED:
 	case ZRAM_FREE_PERCPU_PLAIN:
@@ -296,7 +216,7 @@ ZS_API void zram_flush(struct zram *zram)
 static bool page_same_filled(const void *page, unsigned long *fill)
 {
 	const unsigned long *w = page;
-	const size_t n = ZRAM_PAGE_SIZE / sizeof(*w);
+	const size_t n = ZSM_PAGE_SIZE / sizeof(*w);
 	unsigned long v = w[0];
 
 	/* The last word first: most pages that are not same-filled fail there at once. */
@@ -309,35 +229,9 @@ static bool page_same_filled(const void *page, unsigned long *fill)
 	return true;
 }
 
-/*
- * Under the slot lock: replaces the content and accounts for it; returns the old
- * handle to zs_free. The counters move under the lock so that a concurrent free of
- * the same slot never sees them below zero.
- */
-static unsigned long slot_install(struct zram *zram, uint32_t index, unsigned long handle,
-				  uint32_t flags)
-{
-	unsigned long old = _zram_slot_free_extract(zram, index);
-
-	zram->slots[index].handle = handle;
-	zram->slots[index].ac_time = _zram_now(zram);
-	slot_update_flags(zram, index, ZRAM_CONTENT_FLAGS, flags);
-	zram_stat_inc(&zram->stats.pages_stored);
-	if (flags & ZRAM_SAME) {
-		zram_stat_inc(&zram->stats.same_pages);
-		return old;
-	}
-	zram_stat_add(&zram->stats.compr_data_size, flags & ZRAM_SIZE_MASK);
-	if (flags & ZRAM_HUGE) {
-		zram_stat_inc(&zram->stats.huge_pages);
-		zram_stat_inc(&zram->stats.huge_pages_since);
-	}
-	return old;
-}
-
 ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 {
-	unsigned char buf[ZRAM_PAGE_SIZE];
+	unsigned char buf[ZSM_PAGE_SIZE];
 	const void *src = buf;
 	unsigned long fill, handle, old;
 	uint64_t pages, limit;
@@ -345,15 +239,15 @@ ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 	uint32_t flags;
 
 	if (index >= zram->nr_pages) {
-		zram_stat_inc(&zram->stats.invalid_io);
-		zram_stat_inc(&zram->stats.failed_writes);
+		zsm_add_relaxed(&zram->stats.invalid_io, 1);
+		zsm_add_relaxed(&zram->stats.failed_writes, 1);
 		return -EINVAL;
 	}
-	zram_stat_inc(&zram->stats.num_writes);
+	zsm_add_relaxed(&zram->stats.num_writes, 1);
 
 	if (page_same_filled(page, &fill)) {
 		slot_lock(zram, index);
-		old = slot_install(zram, index, fill, ZRAM_SAME);
+		old = _zram_slot_install(zram, index, fill, ZRAM_SAME);
 		slot_unlock(zram, index);
 		if (old)
 			zs_free(zram->pool, old);
@@ -361,13 +255,13 @@ ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 	}
 
 	/* A result that does not fit below the huge class is of no use: store raw. */
-	len = zcomp_compress(zram->comps[0], page, ZRAM_PAGE_SIZE, buf,
+	len = zcomp_compress(zram->comps[0], page, ZSM_PAGE_SIZE, buf,
 			     zram->huge_class_size - 1);
 	flags = (uint32_t)len;
 	if (len == 0) {
 		src = page;
-		len = ZRAM_PAGE_SIZE;
-		flags = ZRAM_PAGE_SIZE | ZRAM_HUGE;
+		len = ZSM_PAGE_SIZE;
+		flags = ZSM_PAGE_SIZE | ZRAM_HUGE;
 	}
 
 	handle = zs_malloc(zram->pool, len);
@@ -376,7 +270,7 @@ ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 	/* As the kernel: the limit is checked on the pool's size with the new object. */
 	pages = zs_get_total_pages(zram->pool);
 	_zram_update_used_max(zram, pages);
-	limit = atomic_load_explicit(&zram->limit_pages, memory_order_relaxed);
+	limit = zsm_load_relaxed(&zram->limit_pages);
 	if (limit && pages > limit) {
 		zs_free(zram->pool, handle);
 		goto nomem;
@@ -384,57 +278,19 @@ ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 	zs_obj_write(zram->pool, handle, src, len);
 
 	slot_lock(zram, index);
-	old = slot_install(zram, index, handle, flags);
+	old = _zram_slot_install(zram, index, handle, flags);
 	slot_unlock(zram, index);
 	if (old)
 		zs_free(zram->pool, old);
 	return 0;
 
 nomem:
-	zram_stat_inc(&zram->stats.failed_writes);
+	zsm_add_relaxed(&zram->stats.failed_writes, 1);
 	return -ENOMEM;
 }
 
 /* ---------------------------------------------------------------------------------- */
 /* Read                                                                                */
-
-static void fill_page(void *page, unsigned long v)
-{
-	unsigned long *w = page;
-
-	if (v == 0) {
-		memset(page, 0, ZRAM_PAGE_SIZE);
-		return;
-	}
-	for (size_t i = 0; i < ZRAM_PAGE_SIZE / sizeof(*w); i++)
-		w[i] = v;
-}
-
-int _zram_read_from_pool(struct zram *zram, uint32_t index, uint32_t flags, void *page)
-{
-	unsigned char local[ZRAM_PAGE_SIZE];
-	unsigned long handle = zram->slots[index].handle;
-	size_t size = flags & ZRAM_SIZE_MASK;
-	const void *src;
-	int ret;
-
-	if (flags & ZRAM_SAME) {
-		fill_page(page, handle);
-		return 0;
-	}
-	if (!handle) {
-		memset(page, 0, ZRAM_PAGE_SIZE);
-		return 0;
-	}
-	if (flags & ZRAM_HUGE) {
-		zs_obj_read(zram->pool, handle, page, ZRAM_PAGE_SIZE);
-		return 0;
-	}
-	src = zs_obj_read_begin(zram->pool, handle, size, local);
-	ret = zcomp_decompress(zram->comps[slot_prio(flags)], src, size, page, ZRAM_PAGE_SIZE);
-	zs_obj_read_end(zram->pool, handle, src);
-	return ret ? -EIO : 0;
-}
 
 ZS_API int zram_read_page(struct zram *zram, uint32_t index, void *page)
 {
@@ -442,40 +298,40 @@ ZS_API int zram_read_page(struct zram *zram, uint32_t index, void *page)
 	int ret;
 
 	if (index >= zram->nr_pages) {
-		zram_stat_inc(&zram->stats.invalid_io);
-		zram_stat_inc(&zram->stats.failed_reads);
+		zsm_add_relaxed(&zram->stats.invalid_io, 1);
+		zsm_add_relaxed(&zram->stats.failed_reads, 1);
 		return -EINVAL;
 	}
-	zram_stat_inc(&zram->stats.num_reads);
+	zsm_add_relaxed(&zram->stats.num_reads, 1);
 
 	/* The lock is held across the decompression: the object must not be freed under us. */
 	slot_lock(zram, index);
 	flags = slot_flags(zram, index);
 	if (flags & ZRAM_WB) {
-		ret = _zram_wb_read(zram, zram->slots[index].handle, page);
+		ret = _zram_bdev_read(zram, zram->slots[index].handle, page);
 		if (!ret)
-			zram_stat_inc(&zram->stats.bd_reads);
+			zsm_add_relaxed(&zram->stats.bd_reads, 1);
 	} else {
-		ret = _zram_read_from_pool(zram, index, flags, page);
+		ret = _zram_slot_read(zram, index, flags, page);
 	}
 	if (slot_allocated(zram, index, flags)) {
 		zram->slots[index].ac_time = _zram_now(zram);
 		if (flags & ZRAM_IDLE) {
 			slot_update_flags(zram, index, ZRAM_IDLE, 0);
-			zram_stat_dec(&zram->stats.idle_pages);
+			zsm_sub_relaxed(&zram->stats.idle_pages, 1);
 		}
 	}
 	slot_unlock(zram, index);
 
 	if (ret)
-		zram_stat_inc(&zram->stats.failed_reads);
+		zsm_add_relaxed(&zram->stats.failed_reads, 1);
 	return ret;
 }
 
 ZS_API int zram_discard(struct zram *zram, uint32_t index, uint32_t nr_pages)
 {
 	if (index >= zram->nr_pages || nr_pages > zram->nr_pages - index) {
-		zram_stat_inc(&zram->stats.invalid_io);
+		zsm_add_relaxed(&zram->stats.invalid_io, 1);
 		return -EINVAL;
 	}
 	for (uint32_t i = 0; i < nr_pages; i++)

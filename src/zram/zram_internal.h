@@ -9,8 +9,9 @@
  *     pool                 the zsmalloc pool holding compressed (and huge, raw) pages
  *     comps[0..3]          compressors by priority: 0 = primary, 1..3 = recompression
  *     wb_bitmap            backing file blocks in use (one bit per 4 KiB block)
- *     stats                counters, all atomics updated with relaxed order: they are
- *                          statistics, nothing is ordered by them
+ *     stats                counters, plain uint64_t read and written only with the
+ *                          relaxed zsm_* names (common/atomics.h): they are statistics,
+ *                          nothing is ordered by them
  *
  *   struct zram_slot (16 bytes)
  *     handle               zsmalloc handle, or the fill value (SAME), or the backing
@@ -27,8 +28,23 @@
  *   atomic OR), so every change of the flags word, even under the lock, is an atomic
  *   read-modify-write: a plain store could erase a concurrent FREE_PENDING.
  *
+ *   The flags word is a plain uint32_t: every access goes through a zsm_* name that
+ *   states its order (acquire to take the LOCK bit, release to drop it, relaxed for
+ *   everything else, which the lock or nothing orders).
+ *
  *   Order: ctl_lock (control operations) -> slot lock -> pool locks (inside zs_*).
  *   No two slot locks are ever held at once.
+ *
+ * Files, and the files each one calls (a DAG: only files listed below it; the
+ * zram_calls_dag test checks it with scripts/check-calls.sh)
+ *   zram_dev.c   create/reset/destroy, pool + deferred set-up -> drv (ops), bdev, util
+ *   zram_ctl.c   idle marking, compaction, recompression      -> slot, util
+ *   zram_wb.c    writeback of slots to the backing file        -> slot, bdev, util
+ *   zram_drv.c   read/write/discard, free notify, drains       -> slot, bdev, util
+ *   zram_stat.c  statistics and their sysfs text               -> util
+ *   zram_slot.c  slot extract / install / read                 -> bdev, util
+ *   zram_bdev.c  backing file: block bitmap, block read/write  -> util
+ *   zram_util.c  error text, clock, mem_used_max               -> (nothing)
  *
  * Invariants (stats, at quiescence, every deferred free drained):
  *   pages_stored    == |slots with SAME, or with a handle and not WB|
@@ -42,12 +58,17 @@
 
 #include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdint.h>
 
 #include <zsmem/zram.h>
 #include <zsmem/zsmalloc.h>
+#include <zsmem/lab.h>		/* zram_test_corrupt_slot */
+#include "common/atomics.h"
+#include "common/compiler.h"
+#include "common/page.h"
 #include "compress/zcomp.h"
+
+_Static_assert(ZRAM_PAGE_SIZE == ZSM_PAGE_SIZE, "the public page size is the library's");
 
 /* Flags word layout. */
 #define ZRAM_SIZE_BITS		13
@@ -68,37 +89,38 @@
 				 ZRAM_HUGE | ZRAM_IDLE | ZRAM_INCOMPRESSIBLE |		\
 				 ZRAM_PRIO_MASK | ZRAM_FREE_PENDING)
 
-#define ZRAM_PUSH_PER_PAGE	(ZRAM_PAGE_SIZE / sizeof(uint32_t))	/* 1024 u32 indexes */
+#define ZRAM_PUSH_PER_PAGE	(ZSM_PAGE_SIZE / sizeof(uint32_t))	/* 1024 u32 indexes */
 
 struct zram_slot {
-	unsigned long handle;
-	_Atomic uint32_t flags;
-	uint32_t ac_time;
+	unsigned long handle;			/* under the slot lock */
+	uint32_t flags;				/* atomic: zsm_* (the lock lives here) */
+	uint32_t ac_time;			/* under the slot lock */
 };
 
+/* Every field atomic: zsm_add/sub/load_relaxed. */
 struct zram_stats {
-	_Atomic uint64_t compr_data_size;
-	_Atomic uint64_t pages_stored;
-	_Atomic uint64_t same_pages;
-	_Atomic uint64_t huge_pages;
-	_Atomic uint64_t huge_pages_since;
-	_Atomic uint64_t max_used_pages;
-	_Atomic uint64_t num_reads;
-	_Atomic uint64_t num_writes;
-	_Atomic uint64_t failed_reads;
-	_Atomic uint64_t failed_writes;
-	_Atomic uint64_t invalid_io;
+	uint64_t compr_data_size;
+	uint64_t pages_stored;
+	uint64_t same_pages;
+	uint64_t huge_pages;
+	uint64_t huge_pages_since;
+	uint64_t max_used_pages;
+	uint64_t num_reads;
+	uint64_t num_writes;
+	uint64_t failed_reads;
+	uint64_t failed_writes;
+	uint64_t invalid_io;
 	/* miss_free on a line of its own, away from the write path's counters. */
-	_Alignas(64) _Atomic uint64_t miss_free;
-	_Atomic uint64_t bd_count;
-	_Atomic uint64_t bd_reads;
-	_Atomic uint64_t bd_writes;
-	_Alignas(64) _Atomic uint64_t drained_slots;
-	_Atomic uint64_t drain_stale;
-	_Atomic uint64_t recompressed;
-	_Atomic uint64_t incompressible;
-	_Atomic uint64_t idle_pages;
-	_Atomic uint64_t prio_slots[ZRAM_MAX_COMPS];	/* slots stored with each priority */
+	zsm_cacheline_aligned uint64_t miss_free;
+	uint64_t bd_count;
+	uint64_t bd_reads;
+	uint64_t bd_writes;
+	zsm_cacheline_aligned uint64_t drained_slots;
+	uint64_t drain_stale;
+	uint64_t recompressed;
+	uint64_t incompressible;
+	uint64_t idle_pages;
+	uint64_t prio_slots[ZRAM_MAX_COMPS];	/* slots stored with each priority */
 };
 
 /*
@@ -111,7 +133,7 @@ struct zram_stats {
 #define ZRAM_STAT_SHARDS	16
 
 struct zram_stat_shard {
-	_Alignas(64) _Atomic uint64_t notify_free;
+	zsm_cacheline_aligned uint64_t notify_free;
 };
 
 struct zram {
@@ -121,7 +143,8 @@ struct zram {
 	struct zs_pool *pool;
 	size_t huge_class_size;
 	struct zcomp *comps[ZRAM_MAX_COMPS];
-	_Atomic uint64_t limit_pages;		/* 0 = no limit */
+	uint64_t limit_pages;			/* atomic, relaxed (a setting, orders
+						 * nothing); 0 = no limit */
 	struct zram_config cfg;			/* as given (name and algorithm copied) */
 	char name[64];
 	char algo[32];
@@ -131,64 +154,34 @@ struct zram {
 	 * WB slot (a WB slot cannot exist without it, and detaching needs none). */
 	int backing_fd;
 	uint64_t wb_nr_blocks;
-	_Atomic uint64_t *wb_bitmap;
-	_Atomic uint64_t wb_hint;		/* where the next block search starts */
+	uint64_t *wb_bitmap;			/* words atomic: zsm_*_relaxed */
+	uint64_t wb_hint;			/* atomic, relaxed: next search's start */
 
 	pthread_mutex_t ctl_lock;		/* writeback, recompression, setup changes */
 	struct zram_stats stats;
 	struct zram_stat_shard shards[ZRAM_STAT_SHARDS];
 };
 
-/* ---- named atomics (statistics: relaxed, they order nothing) ---------------------- */
-
-static inline void zram_stat_inc(_Atomic uint64_t *v)
-{
-	atomic_fetch_add_explicit(v, 1, memory_order_relaxed);
-}
-
+/* Sums the shards (relaxed: a statistic, read while threads may add to it). */
 static inline uint64_t zram_sum_notify_free(struct zram *zram)
 {
 	uint64_t sum = 0;
 
 	for (unsigned int i = 0; i < ZRAM_STAT_SHARDS; i++)
-		sum += atomic_load_explicit(&zram->shards[i].notify_free, memory_order_relaxed);
+		sum += zsm_load_relaxed(&zram->shards[i].notify_free);
 	return sum;
-}
-
-static inline void zram_stat_dec(_Atomic uint64_t *v)
-{
-	atomic_fetch_sub_explicit(v, 1, memory_order_relaxed);
-}
-
-static inline void zram_stat_add(_Atomic uint64_t *v, uint64_t n)
-{
-	atomic_fetch_add_explicit(v, n, memory_order_relaxed);
-}
-
-static inline void zram_stat_sub(_Atomic uint64_t *v, uint64_t n)
-{
-	atomic_fetch_sub_explicit(v, n, memory_order_relaxed);
-}
-
-static inline uint64_t zram_stat_read(_Atomic uint64_t *v)
-{
-	return atomic_load_explicit(v, memory_order_relaxed);
-}
-
-static inline void zram_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
 }
 
 /* ---- slot lock ------------------------------------------------------------------- */
 
+/*
+ * Relaxed: under the slot lock, the lock's acquire already ordered everything the
+ * flags describe; without it (notify, mark_idle's skip) the value is only a peek that
+ * is checked again under the lock before anything depends on it.
+ */
 static inline uint32_t slot_flags(struct zram *zram, uint32_t index)
 {
-	return atomic_load_explicit(&zram->slots[index].flags, memory_order_relaxed);
+	return zsm_load_relaxed(&zram->slots[index].flags);
 }
 
 /*
@@ -197,8 +190,7 @@ static inline uint32_t slot_flags(struct zram *zram, uint32_t index)
  */
 static inline bool slot_trylock(struct zram *zram, uint32_t index)
 {
-	uint32_t old = atomic_fetch_or_explicit(&zram->slots[index].flags, ZRAM_LOCK,
-						memory_order_acquire);
+	uint32_t old = zsm_fetch_or_acquire(&zram->slots[index].flags, ZRAM_LOCK);
 
 	return !(old & ZRAM_LOCK);
 }
@@ -215,7 +207,7 @@ static inline void slot_lock(struct zram *zram, uint32_t index)
 	while (!slot_trylock(zram, index)) {
 		while (slot_flags(zram, index) & ZRAM_LOCK) {
 			if (++spins < 64)
-				zram_cpu_relax();
+				zsm_cpu_relax();
 			else
 				sched_yield();
 		}
@@ -225,7 +217,7 @@ static inline void slot_lock(struct zram *zram, uint32_t index)
 /* Release: our writes under the lock happen before the next holder's acquire. */
 static inline void slot_unlock(struct zram *zram, uint32_t index)
 {
-	atomic_fetch_and_explicit(&zram->slots[index].flags, ~ZRAM_LOCK, memory_order_release);
+	zsm_fetch_and_release(&zram->slots[index].flags, ~ZRAM_LOCK);
 }
 
 /*
@@ -236,12 +228,10 @@ static inline void slot_unlock(struct zram *zram, uint32_t index)
 static inline uint32_t slot_update_flags(struct zram *zram, uint32_t index, uint32_t clear,
 					 uint32_t set)
 {
-	_Atomic uint32_t *f = &zram->slots[index].flags;
-	uint32_t old = atomic_load_explicit(f, memory_order_relaxed);
+	uint32_t *f = &zram->slots[index].flags;
+	uint32_t old = zsm_load_relaxed(f);
 
-	while (!atomic_compare_exchange_weak_explicit(f, &old, (old & ~clear) | set,
-						      memory_order_relaxed,
-						      memory_order_relaxed))
+	while (!zsm_cas_weak_relaxed(f, &old, (old & ~clear) | set))
 		;
 	return old;
 }
@@ -256,27 +246,40 @@ static inline unsigned int slot_prio(uint32_t flags)
 	return (flags & ZRAM_PRIO_MASK) >> ZRAM_PRIO_SHIFT;
 }
 
-/* ---- shared between the files ---------------------------------------------------- */
+/* ---- shared between the files (hidden: built with -fvisibility=hidden) ------------- */
 
-/* Called under the slot lock: drops the slot's content from the statistics and the
- * backing bitmap, clears its content flags, and returns the pool handle the caller
- * must zs_free() (0 if none). */
-unsigned long _zram_slot_free_extract(struct zram *zram, uint32_t index);
-/* Reads the slot's page (not WB) into page under the slot lock; 0 or -EIO. */
-int _zram_read_from_pool(struct zram *zram, uint32_t index, uint32_t flags, void *page);
+/* zram_util.c */
+void _zram_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void _zram_clear_error(void);
+uint64_t _zram_mono_sec(void);
 /* Monotonic seconds since creation, for ac_time. */
 uint32_t _zram_now(struct zram *zram);
 void _zram_update_used_max(struct zram *zram, uint64_t pages);
-uint64_t _zram_mono_sec(void);
-void _zram_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void _zram_clear_error(void);
-/* The per-CPU index modes' callbacks (zram_drv.c), enabled by zram_dev.c. */
+
+/* zram_bdev.c: the backing file's blocks. Blocks are reserved in wb_bitmap. */
+int64_t _zram_bdev_alloc_block(struct zram *zram);		/* block or -ENOSPC */
+void _zram_bdev_free_block(struct zram *zram, uint64_t block);
+int _zram_bdev_read(struct zram *zram, uint64_t block, void *page);	/* 0 or -EIO */
+int _zram_bdev_write(struct zram *zram, uint64_t block, const void *page); /* 0, -EIO */
+/* This thread's page-aligned bounce buffer (O_DIRECT files). _zram_bdev_read uses
+ * it too: data kept in it does not survive a read of a written-back slot. */
+unsigned char *_zram_bdev_bounce(void);
+/* Forgets the backing file and frees the bitmap (reset, with no WB slot left). */
+void _zram_bdev_detach(struct zram *zram);
+
+/* zram_slot.c: a slot's content, all under the slot lock. */
+/* Drops the slot's content from the statistics and the backing bitmap, clears its
+ * content flags, and returns the pool handle the caller must zs_free() (0 if none). */
+unsigned long _zram_slot_free_extract(struct zram *zram, uint32_t index);
+/* Replaces the content with (handle, flags), SAME or a pool object, and accounts for
+ * it; returns the old pool handle to zs_free() outside the lock (0 if none). */
+unsigned long _zram_slot_install(struct zram *zram, uint32_t index, unsigned long handle,
+				 uint32_t flags);
+/* Reads the slot's page (not WB: see _zram_bdev_read) into page; 0 or -EIO. */
+int _zram_slot_read(struct zram *zram, uint32_t index, uint32_t flags, void *page);
+
+/* zram_drv.c: the per-CPU index modes' callbacks, enabled by zram_dev.c. */
 extern const struct zs_deferred_ops _zram_ops_grouped;
 extern const struct zs_deferred_ops _zram_ops_plain;
-
-/* Backing block bitmap (zram_wb.c). */
-int64_t _zram_wb_alloc_block(struct zram *zram);
-void _zram_wb_free_block(struct zram *zram, uint64_t block);
-int _zram_wb_read(struct zram *zram, uint64_t block, void *page);
 
 #endif

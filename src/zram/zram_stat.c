@@ -10,20 +10,19 @@
 
 #include "zram_internal.h"
 
-#define R(x) zram_stat_read(&zram->stats.x)
+#define R(x) zsm_load_relaxed(&zram->stats.x)
 
 ZS_API void zram_get_mm_stat(struct zram *zram, struct zram_mm_stat *st)
 {
 	struct zs_pool_stats ps;
 
 	zs_pool_stats(zram->pool, &ps);
-	st->orig_data_size = R(pages_stored) * ZRAM_PAGE_SIZE;
+	st->orig_data_size = R(pages_stored) * ZSM_PAGE_SIZE;
 	st->compr_data_size = R(compr_data_size);
-	st->mem_used_total = (uint64_t)ps.total_pages * ZRAM_PAGE_SIZE;
-	st->mem_limit = atomic_load_explicit(&zram->limit_pages, memory_order_relaxed) *
-			ZRAM_PAGE_SIZE;
+	st->mem_used_total = (uint64_t)ps.total_pages * ZSM_PAGE_SIZE;
+	st->mem_limit = zsm_load_relaxed(&zram->limit_pages) * ZSM_PAGE_SIZE;
 	_zram_update_used_max(zram, ps.total_pages);
-	st->mem_used_max = R(max_used_pages) * ZRAM_PAGE_SIZE;
+	st->mem_used_max = R(max_used_pages) * ZSM_PAGE_SIZE;
 	st->same_pages = R(same_pages);
 	st->pages_compacted = ps.pages_compacted;
 	st->huge_pages = R(huge_pages);

@@ -23,10 +23,10 @@
 
 static unsigned int zs_best_pages(unsigned int size, unsigned int chain)
 {
-	unsigned int n, best = 1, best_waste = ZS_PAGE_SIZE % size;
+	unsigned int n, best = 1, best_waste = ZSM_PAGE_SIZE % size;
 
 	for (n = 2; n <= chain; n++) {
-		unsigned int waste = (n * ZS_PAGE_SIZE) % size;
+		unsigned int waste = (n * ZSM_PAGE_SIZE) % size;
 
 		if (waste < best_waste) {
 			best = n;
@@ -44,7 +44,7 @@ static void zs_class_init(struct size_class *class, unsigned int index, unsigned
 	memset(class, 0, sizeof(*class));
 	pthread_mutex_init(&class->lock, NULL);
 	for (g = 0; g < ZS_NR_FULLNESS; g++)
-		zs_list_init(&class->fullness_list[g]);
+		zsm_list_init(&class->fullness_list[g]);
 	class->index = index;
 	class->size = ZS_MIN_ALLOC + ZS_CLASS_DELTA * index;
 	class->pages_per_zspage = pages;
@@ -55,7 +55,7 @@ static void zs_class_init(struct size_class *class, unsigned int index, unsigned
 int zs_classes_init(struct zs_pool *pool)
 {
 	unsigned int pages[ZS_NR_SIZE_SLOTS], objs[ZS_NR_SIZE_SLOTS];
-	unsigned int i, n = 0, huge = ZS_PAGE_SIZE;
+	unsigned int i, n = 0, huge = ZSM_PAGE_SIZE;
 	int prev = -1;
 	struct size_class *classes;
 
@@ -64,7 +64,7 @@ int zs_classes_init(struct zs_pool *pool)
 		unsigned int size = ZS_MIN_ALLOC + ZS_CLASS_DELTA * i;
 
 		pages[i] = zs_best_pages(size, pool->chain);
-		objs[i] = pages[i] * ZS_PAGE_SIZE / size;
+		objs[i] = pages[i] * ZSM_PAGE_SIZE / size;
 		if (pages[i] == 1 && objs[i] == 1)
 			huge = size;	/* ends as the smallest huge slot */
 		if (prev < 0 || pages[prev] != pages[i] || objs[prev] != objs[i]) {
@@ -80,7 +80,7 @@ int zs_classes_init(struct zs_pool *pool)
 	classes = aligned_alloc(64, n * sizeof(*classes));
 	if (!classes)
 		return -ENOMEM;
-	zs_counter_add(&pool->meta_bytes, n * sizeof(*classes));
+	zsm_add_relaxed(&pool->meta_bytes, n * sizeof(*classes));
 
 	/* Pass 2: classes are filled from the top, then sit smallest first. */
 	prev = -1;

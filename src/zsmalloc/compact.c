@@ -37,7 +37,7 @@ static struct zspage *zs_find_source(struct size_class *class)
 
 	if (!mask)
 		return NULL;
-	return zs_container_of(class->fullness_list[__builtin_ctz(mask)].prev,
+	return zsm_container_of(class->fullness_list[__builtin_ctz(mask)].prev,
 			       struct zspage, node);
 }
 
@@ -47,7 +47,7 @@ static struct zspage *zs_find_dest(struct size_class *class)
 
 	if (!mask)
 		return NULL;
-	return zs_container_of(class->fullness_list[31 - __builtin_clz(mask)].next,
+	return zsm_container_of(class->fullness_list[31 - __builtin_clz(mask)].next,
 			       struct zspage, node);
 }
 
@@ -55,13 +55,13 @@ static struct zspage *zs_find_dest(struct size_class *class)
 static void zs_move_payload(struct size_class *class, struct zspage *src, unsigned int idx,
 			    struct zspage *dst, unsigned int didx, unsigned long handle)
 {
-	unsigned char buf[ZS_PAGE_SIZE];
+	unsigned char buf[ZSM_PAGE_SIZE];
 	size_t len = class->size - class->hdr;
 
 	zs_copy_out(class, src, idx, class->hdr, buf, len);
 	zs_copy_in(class, dst, didx, class->hdr, buf, len);
 	/* Release: the bytes just copied are visible to whoever loads the new location. */
-	zs_store_release(zs_cell(handle), zs_loc_encode(dst, didx, class->index));
+	zsm_store_release(zs_cell(handle), zs_loc_encode(dst, didx, class->index));
 }
 
 /* Returns the pages dst populated for the object: they count against what we free. */
@@ -117,7 +117,7 @@ static unsigned int zs_zspage_shrink(struct zs_pool *pool, struct size_class *cl
 	n = zp->nr_pages - keep;
 #ifdef ZSMEM_ASAN
 	for (k = keep; k < zp->nr_pages; k++)
-		ASAN_UNPOISON_MEMORY_REGION(zs_page_addr(zp, k), ZS_PAGE_SIZE);
+		ASAN_UNPOISON_MEMORY_REGION(zs_page_addr(zp, k), ZSM_PAGE_SIZE);
 #endif
 	/*
 	 * Now, under the class lock: once we drop it, an allocation may populate these
@@ -126,7 +126,7 @@ static unsigned int zs_zspage_shrink(struct zs_pool *pool, struct size_class *cl
 	zs_pages_clean(pool, zp->page + keep, n);
 	zp->nr_pages = (uint8_t)keep;
 	class->pages -= n;
-	zs_counter_sub(&pool->total_pages, n);
+	zsm_sub_relaxed(&pool->total_pages, n);
 	/* Release: the new locations are visible to the next reader of zp. */
 	zs_zspage_write_unlock(zp);
 	return n;
@@ -139,13 +139,13 @@ static unsigned long zs_shrink_class(struct zs_pool *pool, struct size_class *cl
 	unsigned int g;
 
 	for (g = ZS_FULLNESS_EMPTY + 1; g < ZS_FULLNESS_FULL; g++) {
-		struct zs_list *n;
+		struct zsm_list *n;
 
 		/* Shrinking keeps inuse, so zp stays on this list. */
 		for (n = class->fullness_list[g].next; n != &class->fullness_list[g];
 		     n = n->next)
 			freed += zs_zspage_shrink(pool, class,
-						  zs_container_of(n, struct zspage, node));
+						  zsm_container_of(n, struct zspage, node));
 	}
 	return freed;
 }
@@ -167,7 +167,7 @@ static unsigned long zs_compact_class(struct zs_pool *pool, struct size_class *c
 		if (!src)
 			break;
 		while (!zs_zspage_write_trylock(src) && ++tries < ZS_TRYLOCK_TRIES)
-			zs_cpu_relax();
+			zsm_cpu_relax();
 		if (tries == ZS_TRYLOCK_TRIES)
 			break;	/* readers are inside: try again at the next zs_compact */
 		zs_isolate_zspage(class, src);
@@ -210,6 +210,6 @@ ZS_API unsigned long zs_compact(struct zs_pool *pool)
 	for (i = 0; i < pool->nr_classes; i++)
 		freed += zs_compact_class(pool, &pool->classes[i]);
 	zs_pages_flush(pool);	/* compaction's promise: the pages are really gone */
-	zs_counter_add(&pool->pages_compacted, freed);
+	zsm_add_relaxed(&pool->pages_compacted, freed);
 	return freed;
 }

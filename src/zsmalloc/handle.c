@@ -50,9 +50,9 @@ struct zs_hchunk *zs_hchunk_alloc(struct zs_pool *pool, struct size_class *class
 		unsigned long next = i + 1 < ZS_HCHUNK_CELLS ?
 				     (unsigned long)&chunk->cell[i + 1] : 0;
 
-		atomic_init(&chunk->cell[i], next | ZS_CELL_FREE);
+		zsm_init(&chunk->cell[i], next | ZS_CELL_FREE);
 	}
-	zs_counter_add(&pool->meta_bytes, ZS_HCHUNK_SIZE);
+	zsm_add_relaxed(&pool->meta_bytes, ZS_HCHUNK_SIZE);
 	return chunk;
 }
 
@@ -69,18 +69,18 @@ int zs_hchunk_add(struct zs_pool *pool, struct size_class *class, struct zs_hchu
 		if (cap <= (1ul << (31 - ZS_HCHUNK_ID_SHIFT)) && !zs_fault())
 			tab = realloc(class->chunk_tab, cap * sizeof(*tab));
 		if (!tab) {
-			zs_counter_sub(&pool->meta_bytes, ZS_HCHUNK_SIZE);
+			zsm_sub_relaxed(&pool->meta_bytes, ZS_HCHUNK_SIZE);
 			free(chunk);
 			return -ENOMEM;
 		}
-		zs_counter_add(&pool->meta_bytes, (cap - class->chunk_cap) * sizeof(*tab));
+		zsm_add_relaxed(&pool->meta_bytes, (cap - class->chunk_cap) * sizeof(*tab));
 		class->chunk_tab = tab;
 		class->chunk_cap = cap;
 	}
 	chunk->no = (uint32_t)class->nr_chunks;
 	class->chunk_tab[class->nr_chunks] = chunk;
 	/* Splice the chunk's cells in front of the class's free cells. */
-	zs_store_relaxed(&chunk->cell[ZS_HCHUNK_CELLS - 1],
+	zsm_store_relaxed(&chunk->cell[ZS_HCHUNK_CELLS - 1],
 			 (unsigned long)class->free_cells | ZS_CELL_FREE);
 	class->free_cells = &chunk->cell[0];
 	chunk->next = class->chunks;
@@ -120,7 +120,7 @@ void zs_check_handle(struct zs_pool *pool, unsigned long handle, const char *wha
 	if (chunk->pool != pool)
 		zs_die("%s: pool %s: handle %#lx belongs to another pool (%s)", what,
 		       pool->name, handle, chunk->pool->name);
-	loc = zs_load_relaxed(zs_cell((unsigned long)handle));
+	loc = zsm_load_relaxed(zs_cell((unsigned long)handle));
 	if (loc & ZS_CELL_FREE)
 		zs_die("%s: pool %s: handle %#lx is not allocated (double free?)", what,
 		       pool->name, handle);

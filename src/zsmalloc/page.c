@@ -43,20 +43,19 @@
 
 #include "zs_internal.h"
 
-static _Atomic long zs_fault_countdown;
+static long zs_fault_countdown;	/* atomic */
 
 void zs_fault_inject(long nth)
 {
-	atomic_store_explicit(&zs_fault_countdown, nth, memory_order_relaxed);
+	zsm_store_relaxed(&zs_fault_countdown, nth);
 }
 
 bool zs_fault(void)
 {
-	long v = atomic_load_explicit(&zs_fault_countdown, memory_order_relaxed);
+	long v = zsm_load_relaxed(&zs_fault_countdown);
 
 	while (v > 0) {
-		if (atomic_compare_exchange_weak_explicit(&zs_fault_countdown, &v, v - 1,
-				memory_order_relaxed, memory_order_relaxed))
+		if (zsm_cas_weak_relaxed(&zs_fault_countdown, &v, v - 1))
 			return v == 1;
 	}
 	return false;
@@ -71,7 +70,7 @@ int zs_pagesrc_init(struct zs_pool *pool)
 	ps->pidfd = -1;
 	pthread_mutex_init(&ps->lock, NULL);
 	pthread_cond_init(&ps->flushed, NULL);
-	zs_list_init(&ps->free_descs);
+	zsm_list_init(&ps->free_descs);
 	ps->desc_size = (sz + ZS_DESC_ALIGN - 1) & ~(size_t)(ZS_DESC_ALIGN - 1);
 	ps->dirty = zs_fault() ? NULL : malloc(3 * ZS_DIRTY_MAX * sizeof(uintptr_t));
 	if (!ps->dirty)
@@ -81,8 +80,8 @@ int zs_pagesrc_init(struct zs_pool *pool)
 	/* Optional (see zs_dontneed_iov): without it, one madvise per run. */
 	ps->pid = getpid();
 	ps->pidfd = (int)syscall(SYS_pidfd_open, ps->pid, 0);
-	atomic_init(&ps->pidfd_ok, ps->pidfd >= 0);
-	zs_counter_add(&pool->meta_bytes, 3 * ZS_DIRTY_MAX * sizeof(uintptr_t));
+	zsm_init(&ps->pidfd_ok, ps->pidfd >= 0);
+	zsm_add_relaxed(&pool->meta_bytes, 3 * ZS_DIRTY_MAX * sizeof(uintptr_t));
 	return 0;
 }
 
@@ -99,11 +98,11 @@ void zs_pagesrc_destroy(struct zs_pool *pool)
 		munmap(r->addr, r->len);
 		free(r);
 	}
-	while (!zs_list_empty(&ps->free_descs)) {
-		struct zs_list *n = ps->free_descs.next;
+	while (!zsm_list_empty(&ps->free_descs)) {
+		struct zsm_list *n = ps->free_descs.next;
 
-		zs_list_del(n);
-		free(zs_container_of(n, struct zspage, node));
+		zsm_list_del(n);
+		free(zsm_container_of(n, struct zspage, node));
 	}
 	free(ps->stack);
 	free(ps->dirty < ps->spare ? ps->dirty : ps->spare);
@@ -119,7 +118,7 @@ void zs_pagesrc_destroy(struct zs_pool *pool)
 static int zs_region_add(struct zs_pool *pool)
 {
 	struct zs_pagesrc *ps = &pool->pages;
-	size_t len = (size_t)ZS_REGION_PAGES * ZS_PAGE_SIZE;
+	size_t len = (size_t)ZS_REGION_PAGES * ZSM_PAGE_SIZE;
 	struct zs_region *r;
 	unsigned int k;
 	void *addr;
@@ -134,7 +133,7 @@ static int zs_region_add(struct zs_pool *pool)
 		st = zs_fault() ? NULL : realloc(ps->stack, cap * sizeof(*st));
 		if (!st)
 			return -ENOMEM;
-		zs_counter_add(&pool->meta_bytes, (cap - ps->cap) * sizeof(*st));
+		zsm_add_relaxed(&pool->meta_bytes, (cap - ps->cap) * sizeof(*st));
 		ps->stack = st;
 		ps->cap = cap;
 	}
@@ -152,9 +151,9 @@ static int zs_region_add(struct zs_pool *pool)
 	r->next = ps->regions;
 	ps->regions = r;
 	ps->mapped += ZS_REGION_PAGES;
-	zs_counter_add(&pool->meta_bytes, sizeof(*r));
+	zsm_add_relaxed(&pool->meta_bytes, sizeof(*r));
 	for (k = ZS_REGION_PAGES; k-- > 0;)
-		ps->stack[ps->nr++] = (uintptr_t)addr + (uintptr_t)k * ZS_PAGE_SIZE;
+		ps->stack[ps->nr++] = (uintptr_t)addr + (uintptr_t)k * ZSM_PAGE_SIZE;
 	return 0;
 }
 
@@ -172,7 +171,7 @@ static void zs_dontneed_iov(struct zs_pagesrc *ps, struct iovec *iov, size_t nio
 {
 	size_t k, done = 0;
 
-	if (ps->pidfd >= 0 && atomic_load_explicit(&ps->pidfd_ok, memory_order_relaxed) &&
+	if (ps->pidfd >= 0 && zsm_load_relaxed(&ps->pidfd_ok) &&
 	    getpid() == ps->pid) {
 		while (done < niov) {
 			long r = syscall(SYS_process_madvise, ps->pidfd, iov + done, niov - done,
@@ -182,7 +181,7 @@ static void zs_dontneed_iov(struct zs_pagesrc *ps, struct iovec *iov, size_t nio
 				if (errno == EINTR)
 					continue;
 				/* Not supported here: madvise from now on. */
-				atomic_store_explicit(&ps->pidfd_ok, false, memory_order_relaxed);
+				zsm_store_relaxed(&ps->pidfd_ok, false);
 				break;
 			}
 			/* r bytes were advised: skip the runs done, trim a partial one. */
@@ -284,7 +283,7 @@ static void zs_sort_pages(uintptr_t *a, size_t n, uintptr_t *tmp)
 		return;
 	}
 	bits = 64 - (unsigned int)__builtin_clzl(diff);
-	for (shift = ZS_PAGE_SHIFT; shift < bits; shift += 8) {
+	for (shift = ZSM_PAGE_SHIFT; shift < bits; shift += 8) {
 		size_t pos[256] = { 0 }, sum = 0, c;
 
 		for (i = 0; i < n; i++)
@@ -313,10 +312,10 @@ static void zs_pages_dontneed(struct zs_pagesrc *ps, uintptr_t *pages, size_t n,
 
 	zs_sort_pages(pages, n, tmp);
 	for (k = 1; k <= n; k++) {
-		if (k < n && pages[k] == pages[start] + (k - start) * ZS_PAGE_SIZE)
+		if (k < n && pages[k] == pages[start] + (k - start) * ZSM_PAGE_SIZE)
 			continue;
 		iov[niov].iov_base = (void *)pages[start];
-		iov[niov++].iov_len = (k - start) * ZS_PAGE_SIZE;
+		iov[niov++].iov_len = (k - start) * ZSM_PAGE_SIZE;
 		start = k;
 		if (niov == ZS_IOV_MAX || k == n) {
 			zs_dontneed_iov(ps, iov, niov);
@@ -385,7 +384,7 @@ void zs_pages_put(struct zs_pool *pool, const uintptr_t *pages, unsigned int n)
 		}
 	}
 	for (k = n; k-- > 0;)
-		ps->dirty[ps->nr_dirty++] = pages[k] & ~(uintptr_t)ZS_PAGE_MASK;
+		ps->dirty[ps->nr_dirty++] = pages[k] & ~(uintptr_t)ZSM_PAGE_MASK;
 	flush = ps->nr_dirty > ZS_DIRTY_MAX - ZS_PUT_BATCH;
 	pthread_mutex_unlock(&ps->lock);
 	if (flush)
@@ -406,8 +405,8 @@ void zs_pages_prefer_dirty(struct zs_pool *pool, uintptr_t *pages, unsigned int 
 
 	pthread_mutex_lock(&ps->lock);
 	for (k = 0; k < n && ps->nr_dirty; k++) {
-		ps->stack[ps->nr++] = pages[k] & ~(uintptr_t)ZS_PAGE_MASK;
-		pages[k] = ps->dirty[--ps->nr_dirty] | (pages[k] & ZS_PAGE_MASK);
+		ps->stack[ps->nr++] = pages[k] & ~(uintptr_t)ZSM_PAGE_MASK;
+		pages[k] = ps->dirty[--ps->nr_dirty] | (pages[k] & ZSM_PAGE_MASK);
 	}
 	pthread_mutex_unlock(&ps->lock);
 }
@@ -422,7 +421,7 @@ static void zs_pages_put_clean(struct zs_pool *pool, const uintptr_t *pages, uns
 		return;
 	pthread_mutex_lock(&ps->lock);
 	for (k = n; k-- > 0;)	/* the lowest address on top */
-		ps->stack[ps->nr++] = pages[k] & ~(uintptr_t)ZS_PAGE_MASK;
+		ps->stack[ps->nr++] = pages[k] & ~(uintptr_t)ZSM_PAGE_MASK;
 	pthread_mutex_unlock(&ps->lock);
 }
 
@@ -436,7 +435,7 @@ void zs_pages_clean(struct zs_pool *pool, const uintptr_t *pages, unsigned int n
 	unsigned int k;
 
 	for (k = 0; k < n; k++)
-		addr[k] = pages[k] & ~(uintptr_t)ZS_PAGE_MASK;
+		addr[k] = pages[k] & ~(uintptr_t)ZSM_PAGE_MASK;
 	zs_pages_dontneed(&pool->pages, addr, n, NULL);
 }
 
@@ -446,9 +445,9 @@ struct zspage *zs_desc_get(struct zs_pool *pool)
 	struct zspage *zp = NULL;
 
 	pthread_mutex_lock(&ps->lock);
-	if (!zs_list_empty(&ps->free_descs)) {
-		zp = zs_container_of(ps->free_descs.next, struct zspage, node);
-		zs_list_del(&zp->node);
+	if (!zsm_list_empty(&ps->free_descs)) {
+		zp = zsm_container_of(ps->free_descs.next, struct zspage, node);
+		zsm_list_del(&zp->node);
 	}
 	pthread_mutex_unlock(&ps->lock);
 	if (zp)
@@ -461,9 +460,9 @@ struct zspage *zs_desc_get(struct zs_pool *pool)
 		return NULL;
 	}
 	memset(zp, 0, ps->desc_size);
-	atomic_init(&zp->lock, 0);	/* the only initialisation the lock ever gets */
-	zs_list_init(&zp->node);
-	zs_counter_add(&pool->meta_bytes, ps->desc_size);
+	zsm_init(&zp->lock, 0);	/* the only initialisation the lock ever gets */
+	zsm_list_init(&zp->node);
+	zsm_add_relaxed(&pool->meta_bytes, ps->desc_size);
 	return zp;
 }
 
@@ -472,7 +471,7 @@ void zs_desc_put(struct zs_pool *pool, struct zspage *zp)
 	struct zs_pagesrc *ps = &pool->pages;
 
 	pthread_mutex_lock(&ps->lock);
-	zs_list_add(&zp->node, &ps->free_descs);
+	zsm_list_add(&zp->node, &ps->free_descs);
 	pthread_mutex_unlock(&ps->lock);
 }
 
@@ -491,7 +490,7 @@ static void zs_zspage_take_pages(struct zspage *zp, uintptr_t *buf, unsigned int
 
 	for (k = 0; k < zp->nr_held; k++) {
 #ifdef ZSMEM_ASAN
-		ASAN_UNPOISON_MEMORY_REGION(zs_page_addr(zp, k), ZS_PAGE_SIZE);
+		ASAN_UNPOISON_MEMORY_REGION(zs_page_addr(zp, k), ZSM_PAGE_SIZE);
 #endif
 		if (k < zp->nr_pages)
 			buf[(*nbuf)++] = zp->page[k];
@@ -500,16 +499,16 @@ static void zs_zspage_take_pages(struct zspage *zp, uintptr_t *buf, unsigned int
 	}
 }
 
-static void zs_zspage_free_list(struct zs_pool *pool, struct zs_list *list)
+static void zs_zspage_free_list(struct zs_pool *pool, struct zsm_list *list)
 {
 	struct zs_pagesrc *ps = &pool->pages;
 	uintptr_t buf[ZS_PUT_BATCH], clean[ZS_PUT_BATCH];
 	unsigned long total = 0;
 	unsigned int nbuf = 0, nclean = 0;
-	struct zs_list *n;
+	struct zsm_list *n;
 
 	for (n = list->next; n != list; n = n->next) {
-		struct zspage *zp = zs_container_of(n, struct zspage, node);
+		struct zspage *zp = zsm_container_of(n, struct zspage, node);
 
 		if (nbuf + zp->nr_pages > ZS_PUT_BATCH) {
 			zs_pages_put(pool, buf, nbuf);
@@ -527,28 +526,28 @@ static void zs_zspage_free_list(struct zs_pool *pool, struct zs_list *list)
 	zs_pages_put_clean(pool, clean, nclean);
 	/* Every descriptor onto the free list, under one lock acquisition. */
 	pthread_mutex_lock(&ps->lock);
-	while (!zs_list_empty(list)) {
+	while (!zsm_list_empty(list)) {
 		n = list->next;
-		zs_list_del(n);
-		zs_list_add(n, &ps->free_descs);
+		zsm_list_del(n);
+		zsm_list_add(n, &ps->free_descs);
 	}
 	pthread_mutex_unlock(&ps->lock);
-	zs_counter_sub(&pool->total_pages, total);
+	zsm_sub_relaxed(&pool->total_pages, total);
 }
 
 /* Releases (or queues, with ZS_POOL_DEFER_ZSPAGE_FREE) every zspage on list. */
-void zs_zspage_release_list(struct zs_pool *pool, struct zs_list *list)
+void zs_zspage_release_list(struct zs_pool *pool, struct zsm_list *list)
 {
 	if (!(pool->flags & ZS_POOL_DEFER_ZSPAGE_FREE)) {
-		if (!zs_list_empty(list))
+		if (!zsm_list_empty(list))
 			zs_zspage_free_list(pool, list);
 		return;
 	}
-	while (!zs_list_empty(list)) {
-		struct zs_list *n = list->next;
+	while (!zsm_list_empty(list)) {
+		struct zsm_list *n = list->next;
 
-		zs_list_del(n);
-		zs_zspage_release(pool, zs_container_of(n, struct zspage, node));
+		zsm_list_del(n);
+		zs_zspage_release(pool, zsm_container_of(n, struct zspage, node));
 	}
 }
 
@@ -559,18 +558,18 @@ void zs_zspage_release(struct zs_pool *pool, struct zspage *zp)
 
 	if (pool->flags & ZS_POOL_DEFER_ZSPAGE_FREE) {
 		pthread_mutex_lock(&d->lock);
-		zs_list_add(&zp->node, d->queue.prev);
+		zsm_list_add(&zp->node, d->queue.prev);
 		pthread_cond_signal(&d->cond);
 		pthread_mutex_unlock(&d->lock);
 		return;
 	}
 #ifdef ZSMEM_ASAN
 	for (unsigned int k = 0; k < zp->nr_held; k++)
-		ASAN_UNPOISON_MEMORY_REGION(zs_page_addr(zp, k), ZS_PAGE_SIZE);
+		ASAN_UNPOISON_MEMORY_REGION(zs_page_addr(zp, k), ZSM_PAGE_SIZE);
 #endif
 	zs_pages_put(pool, zp->page, zp->nr_pages);
 	zs_pages_put_clean(pool, zp->page + zp->nr_pages, zp->nr_held - zp->nr_pages);
-	zs_counter_sub(&pool->total_pages, zp->nr_pages);
+	zsm_sub_relaxed(&pool->total_pages, zp->nr_pages);
 	zs_desc_put(pool, zp);	/* last: another thread may reuse it at once */
 }
 
@@ -578,21 +577,21 @@ static void *zs_defer_worker(void *arg)
 {
 	struct zs_pool *pool = arg;
 	struct zs_defer_release *d = &pool->defer;
-	struct zs_list batch;
+	struct zsm_list batch;
 
-	zs_list_init(&batch);
+	zsm_list_init(&batch);
 	pthread_mutex_lock(&d->lock);
 	for (;;) {
-		while (zs_list_empty(&d->queue) && !d->stop)
+		while (zsm_list_empty(&d->queue) && !d->stop)
 			pthread_cond_wait(&d->cond, &d->lock);
-		if (zs_list_empty(&d->queue))
+		if (zsm_list_empty(&d->queue))
 			break;		/* stop requested and nothing left */
 		/* Take the whole queue, release it without the lock. */
 		batch.next = d->queue.next;
 		batch.prev = d->queue.prev;
 		batch.next->prev = &batch;
 		batch.prev->next = &batch;
-		zs_list_init(&d->queue);
+		zsm_list_init(&d->queue);
 		pthread_mutex_unlock(&d->lock);
 		zs_zspage_free_list(pool, &batch);
 		zs_pages_flush(pool);
@@ -608,7 +607,7 @@ int zs_defer_start(struct zs_pool *pool)
 
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
-	zs_list_init(&d->queue);
+	zsm_list_init(&d->queue);
 	d->stop = false;
 	d->running = false;
 	if (!(pool->flags & ZS_POOL_DEFER_ZSPAGE_FREE))

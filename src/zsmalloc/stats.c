@@ -58,9 +58,9 @@ ZS_API void zs_pool_stats(struct zs_pool *pool, struct zs_pool_stats *st)
 		st->zspages += class->zspages;
 		pthread_mutex_unlock(&class->lock);
 	}
-	st->total_pages = zs_load_relaxed(&pool->total_pages);
-	st->pages_compacted = zs_load_relaxed(&pool->pages_compacted);
-	st->meta_bytes = zs_load_relaxed(&pool->meta_bytes);
+	st->total_pages = zsm_load_relaxed(&pool->total_pages);
+	st->pages_compacted = zsm_load_relaxed(&pool->pages_compacted);
+	st->meta_bytes = zsm_load_relaxed(&pool->meta_bytes);
 }
 
 ZS_API void zs_print_stats(struct zs_pool *pool, FILE *out)
@@ -125,17 +125,17 @@ static unsigned long zs_check_zspage(struct zs_pool *pool, struct size_class *cl
 		       "class %u", class->index, (void *)zp, zp->nr_pages, zp->nr_held, zp->bump,
 		       zp->inuse, zp->class_idx);
 	for (k = 0; k < zp->nr_held; k++) {
-		if ((zp->page[k] & ZS_PAGE_MASK) != zs_first_offset(class, k))
+		if ((zp->page[k] & ZSM_PAGE_MASK) != zs_first_offset(class, k))
 			ZS_BAD("class %u: zspage %p page %u: first object offset %lu, want %u",
 			       class->index, (void *)zp, k,
-			       (unsigned long)(zp->page[k] & ZS_PAGE_MASK),
+			       (unsigned long)(zp->page[k] & ZSM_PAGE_MASK),
 			       zs_first_offset(class, k));
 	}
 	if (!class->hdr) {
 		unsigned long h = zp->huge_handle;
 
 		if (zp->inuse != 1 || !h ||
-		    zs_load_relaxed(zs_cell(h)) != zs_loc_encode(zp, 0, class->index))
+		    zsm_load_relaxed(zs_cell(h)) != zs_loc_encode(zp, 0, class->index))
 			ZS_BAD("class %u: huge zspage %p: inuse %u, handle %#lx", class->index,
 			       (void *)zp, zp->inuse, h);
 		return bad;
@@ -170,7 +170,7 @@ static unsigned long zs_check_zspage(struct zs_pool *pool, struct size_class *cl
 		id = w >> 1;
 		if (!(w & 1) || id >> ZS_HCHUNK_ID_SHIFT >= class->nr_chunks ||
 		    (id & ((1u << ZS_HCHUNK_ID_SHIFT) - 1)) >= ZS_HCHUNK_CELLS ||
-		    zs_load_relaxed(zs_cell(zs_tag_handle(class, w))) !=
+		    zsm_load_relaxed(zs_cell(zs_tag_handle(class, w))) !=
 				zs_loc_encode(zp, idx, class->index))
 			ZS_BAD("class %u: zspage %p: slot %u header %#x does not match its handle",
 			       class->index, (void *)zp, idx, w);
@@ -195,16 +195,16 @@ ZS_API int zs_pool_check(struct zs_pool *pool)
 		struct size_class *class = &pool->classes[i];
 		unsigned long zspages = 0, used = 0, pages = 0, cells = 0, live_cells = 0;
 		struct zs_hchunk *c;
-		_Atomic unsigned long *f;
+		unsigned long *f;
 
 		pthread_mutex_lock(&class->lock);
 		for (g = 0; g < ZS_NR_FULLNESS; g++) {
 			unsigned long nr = 0;
-			struct zs_list *n;
+			struct zsm_list *n;
 
 			for (n = class->fullness_list[g].next; n != &class->fullness_list[g];
 			     n = n->next) {
-				struct zspage *zp = zs_container_of(n, struct zspage, node);
+				struct zspage *zp = zsm_container_of(n, struct zspage, node);
 
 				bad += zs_check_zspage(pool, class, zp, g, seen);
 				used += zp->inuse;
@@ -234,12 +234,12 @@ ZS_API int zs_pool_check(struct zs_pool *pool)
 			if (c->magic != ZS_HCHUNK_MAGIC || c->pool != pool)
 				ZS_BAD("class %u: handle chunk %p corrupt", class->index, (void *)c);
 			for (k = 0; k < ZS_HCHUNK_CELLS; k++)
-				if (!(zs_load_relaxed(&c->cell[k]) & ZS_CELL_FREE))
+				if (!(zsm_load_relaxed(&c->cell[k]) & ZS_CELL_FREE))
 					live_cells++;
 			cells += ZS_HCHUNK_CELLS;
 		}
 		for (f = class->free_cells; f && cells;
-		     f = (_Atomic unsigned long *)(zs_load_relaxed(f) & ~ZS_CELL_FREE))
+		     f = (unsigned long *)(zsm_load_relaxed(f) & ~ZS_CELL_FREE))
 			cells--;
 		if (f || cells != live_cells || live_cells != class->obj_used)
 			ZS_BAD("class %u: %lu live handles, %lu unaccounted cells, obj_used %lu",

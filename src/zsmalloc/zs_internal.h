@@ -77,19 +77,25 @@
 
 #include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/types.h>
 
+#include "common/atomics.h"
+#include "common/compiler.h"
+#include "common/list.h"
+#include "common/page.h"
 #include "zsmem/zsmalloc.h"
+#include "zsmem/lab.h"		/* ZS_POOL_LEGACY_LOCK */
 #include "zsmalloc/zs_hooks.h"
 
 #ifdef ZSMEM_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
+
+_Static_assert(ZS_PAGE_SIZE == ZSM_PAGE_SIZE, "the public page size is the library's");
 
 /*
  * In-slot header of non-huge objects: a 32-bit handle id, not the handle itself (the
@@ -101,94 +107,12 @@
 #define ZS_KERNEL_HANDLE_SIZE	8u
 #define ZS_MIN_ALLOC		32u
 #define ZS_CLASS_DELTA		16u
-#define ZS_PAGE_SHIFT		12
-#define ZS_PAGE_MASK		(ZS_PAGE_SIZE - 1)
 #define ZS_NO_FREE		0xffffu	/* end of a zspage's slot free list */
 #define ZS_FULLNESS_EMPTY	0
 #define ZS_FULLNESS_FULL	(ZS_NR_FULLNESS - 1)
 #define ZS_REGION_PAGES		256u	/* pages per mmap of the page source (1 MiB) */
 #define ZS_DESC_ALIGN		64u
 #define ZS_DIRTY_MAX		512u	/* freed pages kept resident before a madvise */
-
-#define likely(x)		__builtin_expect(!!(x), 1)
-#define unlikely(x)		__builtin_expect(!!(x), 0)
-
-/* ---------------------------------------------------------------------------------- */
-/* Named atomics                                                                       */
-
-static inline unsigned long zs_load_relaxed(_Atomic unsigned long *p)
-{
-	return atomic_load_explicit(p, memory_order_relaxed);
-}
-
-/* Pairs with zs_store_release(): the object's bytes at the new location are visible. */
-static inline unsigned long zs_load_acquire(_Atomic unsigned long *p)
-{
-	return atomic_load_explicit(p, memory_order_acquire);
-}
-
-static inline void zs_store_relaxed(_Atomic unsigned long *p, unsigned long v)
-{
-	atomic_store_explicit(p, v, memory_order_relaxed);
-}
-
-/* Publishes a location after the object's bytes were written there. */
-static inline void zs_store_release(_Atomic unsigned long *p, unsigned long v)
-{
-	atomic_store_explicit(p, v, memory_order_release);
-}
-
-static inline void zs_counter_add(_Atomic unsigned long *p, unsigned long v)
-{
-	atomic_fetch_add_explicit(p, v, memory_order_relaxed);
-}
-
-static inline void zs_counter_sub(_Atomic unsigned long *p, unsigned long v)
-{
-	atomic_fetch_sub_explicit(p, v, memory_order_relaxed);
-}
-
-static inline void zs_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
-/* ---------------------------------------------------------------------------------- */
-/* Lists                                                                               */
-
-struct zs_list {
-	struct zs_list *next, *prev;
-};
-
-static inline void zs_list_init(struct zs_list *h)
-{
-	h->next = h->prev = h;
-}
-
-static inline bool zs_list_empty(const struct zs_list *h)
-{
-	return h->next == h;
-}
-
-static inline void zs_list_add(struct zs_list *n, struct zs_list *h)
-{
-	n->next = h->next;
-	n->prev = h;
-	h->next->prev = n;
-	h->next = n;
-}
-
-static inline void zs_list_del(struct zs_list *n)
-{
-	n->prev->next = n->next;
-	n->next->prev = n->prev;
-	n->next = n->prev = n;
-}
-
-#define zs_container_of(p, type, member) \
-	((type *)(void *)((char *)(p) - offsetof(type, member)))
 
 /* ---------------------------------------------------------------------------------- */
 /* zspages                                                                             */
@@ -203,12 +127,12 @@ static inline void zs_list_del(struct zs_list *n)
  *   every slot on the free list is < bump
  *   fullness == zs_fullness(inuse, class->objs_per_zspage)
  *   nr_pages == zs_pages_for(class, bump), nr_held == class->pages_per_zspage
- *   page[k] & ZS_PAGE_MASK == (ceil(k*4096 / size) * size) - k*4096, for k < nr_held
+ *   page[k] & ZSM_PAGE_MASK == (ceil(k*4096 / size) * size) - k*4096, for k < nr_held
  *   page[k] for nr_pages <= k < nr_held holds no memory (untouched since madvise)
  */
 struct zspage {
-	struct zs_list node;		/* class->fullness_list[fullness], or a release list */
-	_Atomic int lock;		/* > 0: readers; -1: compaction moving objects out */
+	struct zsm_list node;		/* class->fullness_list[fullness], or a release list */
+	int lock;		/* atomic: > 0: readers; -1: compaction moving objects out */
 	uint16_t inuse;			/* allocated slots */
 	uint16_t freeobj;		/* first freed slot, ZS_NO_FREE if none */
 	uint16_t bump;			/* slots handed out so far; the rest are fresh */
@@ -222,26 +146,25 @@ struct zspage {
 
 static inline void *zs_page_addr(const struct zspage *zp, unsigned int k)
 {
-	return (void *)(zp->page[k] & ~(uintptr_t)ZS_PAGE_MASK);
+	return (void *)(zp->page[k] & ~(uintptr_t)ZSM_PAGE_MASK);
 }
 
 /* Read side: wait while compaction holds it; acquire pairs with zs_zspage_write_unlock. */
 static inline void zs_zspage_read_lock(struct zspage *zp)
 {
-	int v = atomic_load_explicit(&zp->lock, memory_order_relaxed);
+	int v = zsm_load_relaxed(&zp->lock);
 	unsigned int spins = 0;
 
 	for (;;) {
-		if (v >= 0 && atomic_compare_exchange_weak_explicit(&zp->lock, &v, v + 1,
-				memory_order_acquire, memory_order_relaxed))
+		if (v >= 0 && zsm_cas_weak_acquire(&zp->lock, &v, v + 1))
 			return;
 		if (v < 0) {
 			/* Compaction is moving objects out: short, unless it was preempted. */
 			if (++spins % 128 == 0)
 				sched_yield();
 			else
-				zs_cpu_relax();
-			v = atomic_load_explicit(&zp->lock, memory_order_relaxed);
+				zsm_cpu_relax();
+			v = zsm_load_relaxed(&zp->lock);
 		}
 	}
 }
@@ -249,7 +172,7 @@ static inline void zs_zspage_read_lock(struct zspage *zp)
 /* Release: our reads of the object happen before compaction may move it. */
 static inline void zs_zspage_read_unlock(struct zspage *zp)
 {
-	atomic_fetch_sub_explicit(&zp->lock, 1, memory_order_release);
+	zsm_fetch_sub_release(&zp->lock, 1);
 }
 
 /* Acquire: readers' accesses before their unlock happen before we move objects. */
@@ -257,14 +180,13 @@ static inline bool zs_zspage_write_trylock(struct zspage *zp)
 {
 	int v = 0;
 
-	return atomic_compare_exchange_strong_explicit(&zp->lock, &v, -1,
-			memory_order_acquire, memory_order_relaxed);
+	return zsm_cas_strong_acquire(&zp->lock, &v, -1);
 }
 
 /* Release: the new cell values are visible to whoever read-locks this zspage next. */
 static inline void zs_zspage_write_unlock(struct zspage *zp)
 {
-	atomic_store_explicit(&zp->lock, 0, memory_order_release);
+	zsm_store_release(&zp->lock, 0);
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -300,9 +222,9 @@ static inline unsigned int zs_loc_class(unsigned long loc)
 	return (unsigned int)((loc >> ZS_LOC_CLASS_SHIFT) & ZS_LOC_CLASS_MASK);
 }
 
-static inline _Atomic unsigned long *zs_cell(unsigned long handle)
+static inline unsigned long *zs_cell(unsigned long handle)
 {
-	return (_Atomic unsigned long *)handle;
+	return (unsigned long *)handle;
 }
 
 #define ZS_HCHUNK_MAGIC		0x7a73686e646c6521UL	/* "zshndle!" */
@@ -315,7 +237,7 @@ struct zs_hchunk {
 	struct zs_hchunk *next;		/* class->chunks */
 	uint32_t class_idx;
 	uint32_t no;			/* its index in class->chunk_tab */
-	_Atomic unsigned long cell[];
+	unsigned long cell[];	/* atomic (zsm_*): read lock-free by zs_obj_read */
 };
 
 #define ZS_HCHUNK_CELLS \
@@ -334,7 +256,7 @@ struct zs_hchunk {
  */
 struct size_class {
 	pthread_mutex_t lock;
-	struct zs_list fullness_list[ZS_NR_FULLNESS];
+	struct zsm_list fullness_list[ZS_NR_FULLNESS];
 	unsigned int nonempty;
 	unsigned int index;		/* slot index 0..254 (the largest merged slot) */
 	unsigned int size;		/* 32 + 16 * index */
@@ -346,7 +268,7 @@ struct size_class {
 	unsigned long zspages;
 	unsigned long pages;		/* populated pages of its zspages */
 	unsigned long nr_fullness[ZS_NR_FULLNESS];
-	_Atomic unsigned long *free_cells;	/* free handle cells */
+	unsigned long *free_cells;	/* free handle cells */
 	struct zs_hchunk *chunks;
 	unsigned long nr_chunks;
 	struct zs_hchunk **chunk_tab;	/* by chunk number: handle ids -> cells */
@@ -371,11 +293,11 @@ struct zs_pagesrc {
 	bool flushing;
 	pthread_cond_t flushed;		/* signalled when flushing goes false */
 	struct zs_region *regions;
-	struct zs_list free_descs;
+	struct zsm_list free_descs;
 	size_t desc_size;
 	int pidfd;			/* our own pidfd for process_madvise, or -1 */
 	pid_t pid;			/* the process pidfd names (a forked child differs) */
-	_Atomic bool pidfd_ok;		/* process_madvise(MADV_DONTNEED) works */
+	bool pidfd_ok;		/* atomic: process_madvise(MADV_DONTNEED) works */
 };
 
 struct zs_region {
@@ -387,7 +309,7 @@ struct zs_region {
 struct zs_defer_release {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct zs_list queue;		/* emptied zspages whose pages are still held */
+	struct zsm_list queue;		/* emptied zspages whose pages are still held */
 	bool stop;
 	bool running;
 	pthread_t thread;
@@ -402,9 +324,9 @@ struct zs_pool {
 	struct size_class *size_class[ZS_NR_SIZE_SLOTS];
 	struct size_class *classes;	/* distinct classes, smallest first */
 	unsigned int nr_classes;
-	_Atomic unsigned long total_pages;	/* pages of zspages not yet returned to the OS */
-	_Atomic unsigned long pages_compacted;
-	_Atomic unsigned long meta_bytes;
+	unsigned long total_pages;	/* atomic counter: pages of zspages not yet returned to the OS */
+	unsigned long pages_compacted;	/* atomic counter */
+	unsigned long meta_bytes;	/* atomic counter */
 	pthread_rwlock_t legacy_lock;
 	struct zs_pagesrc pages;
 	struct zs_defer_release defer;
@@ -433,8 +355,8 @@ static inline void *zs_slot_addr(const struct size_class *class, const struct zs
 {
 	size_t off = (size_t)idx * class->size;
 
-	return (char *)zs_page_addr(zp, (unsigned int)(off >> ZS_PAGE_SHIFT)) +
-	       (off & ZS_PAGE_MASK);
+	return (char *)zs_page_addr(zp, (unsigned int)(off >> ZSM_PAGE_SHIFT)) +
+	       (off & ZSM_PAGE_MASK);
 }
 
 /*
@@ -443,8 +365,8 @@ static inline void *zs_slot_addr(const struct size_class *class, const struct zs
  */
 static inline unsigned int zs_pages_for(const struct size_class *class, unsigned int bump)
 {
-	unsigned int n = (unsigned int)(((size_t)bump * class->size + ZS_PAGE_SIZE - 1) >>
-					ZS_PAGE_SHIFT);
+	unsigned int n = (unsigned int)(((size_t)bump * class->size + ZSM_PAGE_SIZE - 1) >>
+					ZSM_PAGE_SHIFT);
 
 	return n ? n : 1;
 }
@@ -452,7 +374,7 @@ static inline unsigned int zs_pages_for(const struct size_class *class, unsigned
 /* Where the first slot starting in page k of a zspage of class begins, in that page. */
 static inline unsigned int zs_first_offset(const struct size_class *class, unsigned int k)
 {
-	size_t start = (size_t)k * ZS_PAGE_SIZE;
+	size_t start = (size_t)k * ZSM_PAGE_SIZE;
 
 	return (unsigned int)((start + class->size - 1) / class->size * class->size - start);
 }
@@ -500,7 +422,7 @@ struct zspage *zs_desc_get(struct zs_pool *pool);
 void zs_desc_put(struct zs_pool *pool, struct zspage *zp);
 int zs_defer_start(struct zs_pool *pool);
 void zs_defer_stop(struct zs_pool *pool);
-void zs_zspage_release_list(struct zs_pool *pool, struct zs_list *list);
+void zs_zspage_release_list(struct zs_pool *pool, struct zsm_list *list);
 void zs_zspage_release(struct zs_pool *pool, struct zspage *zp);
 
 /* handle.c */
@@ -510,17 +432,17 @@ void zs_hchunks_destroy(struct zs_pool *pool, struct size_class *class);
 void zs_check_handle(struct zs_pool *pool, unsigned long handle, const char *what);
 __attribute__((noreturn, format(printf, 1, 2))) void zs_die(const char *fmt, ...);
 
-static inline _Atomic unsigned long *zs_cell_pop(struct size_class *class)
+static inline unsigned long *zs_cell_pop(struct size_class *class)
 {
-	_Atomic unsigned long *cell = class->free_cells;
+	unsigned long *cell = class->free_cells;
 
-	class->free_cells = (_Atomic unsigned long *)(zs_load_relaxed(cell) & ~ZS_CELL_FREE);
+	class->free_cells = (unsigned long *)(zsm_load_relaxed(cell) & ~ZS_CELL_FREE);
 	return cell;
 }
 
-static inline void zs_cell_push(struct size_class *class, _Atomic unsigned long *cell)
+static inline void zs_cell_push(struct size_class *class, unsigned long *cell)
 {
-	zs_store_relaxed(cell, (unsigned long)class->free_cells | ZS_CELL_FREE);
+	zsm_store_relaxed(cell, (unsigned long)class->free_cells | ZS_CELL_FREE);
 	class->free_cells = cell;
 }
 

@@ -30,7 +30,7 @@
 static void zs_group_add(struct size_class *class, struct zspage *zp, unsigned int g)
 {
 	zp->fullness = (uint8_t)g;
-	zs_list_add(&zp->node, &class->fullness_list[g]);
+	zsm_list_add(&zp->node, &class->fullness_list[g]);
 	class->nr_fullness[g]++;
 	class->nonempty |= 1u << g;
 }
@@ -39,7 +39,7 @@ static void zs_group_del(struct size_class *class, struct zspage *zp)
 {
 	unsigned int g = zp->fullness;
 
-	zs_list_del(&zp->node);
+	zsm_list_del(&zp->node);
 	if (--class->nr_fullness[g] == 0)
 		class->nonempty &= ~(1u << g);
 }
@@ -91,8 +91,8 @@ void zs_asan_slot(const struct size_class *class, const struct zspage *zp, unsig
 	if (!class->hdr)
 		return;
 	while (len) {
-		size_t in = pos & ZS_PAGE_MASK, n = ZS_PAGE_SIZE - in;
-		char *p = (char *)zs_page_addr(zp, (unsigned int)(pos >> ZS_PAGE_SHIFT)) + in;
+		size_t in = pos & ZSM_PAGE_MASK, n = ZSM_PAGE_SIZE - in;
+		char *p = (char *)zs_page_addr(zp, (unsigned int)(pos >> ZSM_PAGE_SHIFT)) + in;
 
 		if (n > len)
 			n = len;
@@ -113,7 +113,7 @@ static void zs_poison(const struct size_class *class, const struct zspage *zp,
 		      unsigned int idx)
 {
 #ifdef ZSMEM_DEBUG
-	static const unsigned char junk[ZS_PAGE_SIZE] = { [0 ... ZS_PAGE_SIZE - 1] = ZS_POISON };
+	static const unsigned char junk[ZSM_PAGE_SIZE] = { [0 ... ZSM_PAGE_SIZE - 1] = ZS_POISON };
 
 	zs_copy_in(class, zp, idx, class->hdr, junk, class->size - class->hdr);
 #else
@@ -133,9 +133,9 @@ static void zs_zspage_grow(struct zs_pool *pool, struct size_class *class, struc
 	zs_pages_prefer_dirty(pool, zp->page + zp->nr_pages, n - zp->nr_pages);
 #ifdef ZSMEM_ASAN
 	for (unsigned int k = zp->nr_pages; k < n && class->hdr; k++)
-		ASAN_POISON_MEMORY_REGION(zs_page_addr(zp, k), ZS_PAGE_SIZE);	/* fresh slots */
+		ASAN_POISON_MEMORY_REGION(zs_page_addr(zp, k), ZSM_PAGE_SIZE);	/* fresh slots */
 #endif
-	zs_counter_add(&pool->total_pages, n - zp->nr_pages);
+	zsm_add_relaxed(&pool->total_pages, n - zp->nr_pages);
 	class->pages += n - zp->nr_pages;
 	zp->nr_pages = (uint8_t)n;
 }
@@ -193,11 +193,11 @@ void zs_copy_out(const struct size_class *class, const struct zspage *zp, unsign
 	char *d = dst;
 
 	while (len) {
-		size_t in = pos & ZS_PAGE_MASK, n = ZS_PAGE_SIZE - in;
+		size_t in = pos & ZSM_PAGE_MASK, n = ZSM_PAGE_SIZE - in;
 
 		if (n > len)
 			n = len;
-		memcpy(d, (char *)zs_page_addr(zp, (unsigned int)(pos >> ZS_PAGE_SHIFT)) + in, n);
+		memcpy(d, (char *)zs_page_addr(zp, (unsigned int)(pos >> ZSM_PAGE_SHIFT)) + in, n);
 		d += n;
 		pos += n;
 		len -= n;
@@ -211,11 +211,11 @@ void zs_copy_in(const struct size_class *class, const struct zspage *zp, unsigne
 	const char *s = src;
 
 	while (len) {
-		size_t in = pos & ZS_PAGE_MASK, n = ZS_PAGE_SIZE - in;
+		size_t in = pos & ZSM_PAGE_MASK, n = ZSM_PAGE_SIZE - in;
 
 		if (n > len)
 			n = len;
-		memcpy((char *)zs_page_addr(zp, (unsigned int)(pos >> ZS_PAGE_SHIFT)) + in, s, n);
+		memcpy((char *)zs_page_addr(zp, (unsigned int)(pos >> ZSM_PAGE_SHIFT)) + in, s, n);
 		s += n;
 		pos += n;
 		len -= n;
@@ -246,7 +246,7 @@ static struct zspage *zs_zspage_create(struct zs_pool *pool, struct size_class *
 		zp->page[k] |= zs_first_offset(class, k);
 #ifdef ZSMEM_ASAN
 	if (class->hdr)
-		ASAN_POISON_MEMORY_REGION(zs_page_addr(zp, 0), ZS_PAGE_SIZE);
+		ASAN_POISON_MEMORY_REGION(zs_page_addr(zp, 0), ZSM_PAGE_SIZE);
 #endif
 	zp->nr_held = (uint8_t)n;
 	zp->nr_pages = 1;
@@ -256,7 +256,7 @@ static struct zspage *zs_zspage_create(struct zs_pool *pool, struct size_class *
 	zp->freeobj = ZS_NO_FREE;
 	zp->bump = 0;
 	zp->fullness = ZS_FULLNESS_EMPTY;
-	zs_counter_add(&pool->total_pages, 1);
+	zsm_add_relaxed(&pool->total_pages, 1);
 	return zp;
 }
 
@@ -267,7 +267,7 @@ static struct zspage *zs_find_zspage(struct size_class *class)
 
 	if (!mask)
 		return NULL;
-	return zs_container_of(class->fullness_list[31 - __builtin_clz(mask)].next,
+	return zsm_container_of(class->fullness_list[31 - __builtin_clz(mask)].next,
 			       struct zspage, node);
 }
 
@@ -293,9 +293,9 @@ ZS_API struct zs_pool *zs_create_pool_ex(const char *name, const struct zs_pool_
 	pool->name = zs_fault() ? NULL : strdup(name ? name : "zsmalloc");
 	if (!pool->name)
 		goto free_pool;
-	atomic_init(&pool->total_pages, 0);
-	atomic_init(&pool->pages_compacted, 0);
-	atomic_init(&pool->meta_bytes, sizeof(*pool));
+	zsm_init(&pool->total_pages, 0);
+	zsm_init(&pool->pages_compacted, 0);
+	zsm_init(&pool->meta_bytes, sizeof(*pool));
 	if (zs_classes_init(pool))
 		goto free_name;
 	if (zs_pagesrc_init(pool))
@@ -338,11 +338,11 @@ ZS_API void zs_destroy_pool(struct zs_pool *pool)
 		struct size_class *class = &pool->classes[i];
 
 		for (g = 0; g < ZS_NR_FULLNESS; g++) {
-			while (!zs_list_empty(&class->fullness_list[g])) {
-				struct zs_list *n = class->fullness_list[g].next;
+			while (!zsm_list_empty(&class->fullness_list[g])) {
+				struct zsm_list *n = class->fullness_list[g].next;
 
-				zs_list_del(n);
-				free(zs_container_of(n, struct zspage, node));
+				zsm_list_del(n);
+				free(zsm_container_of(n, struct zspage, node));
 			}
 		}
 		zs_hchunks_destroy(pool, class);
@@ -366,7 +366,7 @@ ZS_API size_t zs_huge_class_size(struct zs_pool *pool)
 
 ZS_API unsigned long zs_get_total_pages(struct zs_pool *pool)
 {
-	return zs_load_relaxed(&pool->total_pages);
+	return zsm_load_relaxed(&pool->total_pages);
 }
 
 ZS_API unsigned int zs_handle_class(struct zs_pool *pool, unsigned long handle)
@@ -377,7 +377,7 @@ ZS_API unsigned int zs_handle_class(struct zs_pool *pool, unsigned long handle)
 	(void)pool;
 #endif
 	/* The class of a live handle never changes: a relaxed load suffices. */
-	return zs_loc_class(zs_load_relaxed(zs_cell(handle)));
+	return zs_loc_class(zsm_load_relaxed(zs_cell(handle)));
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -386,7 +386,7 @@ ZS_API unsigned int zs_handle_class(struct zs_pool *pool, unsigned long handle)
 ZS_API unsigned long zs_malloc(struct zs_pool *pool, size_t size)
 {
 	struct size_class *class;
-	_Atomic unsigned long *cell;
+	unsigned long *cell;
 	struct zspage *zp;
 	unsigned int idx;
 
@@ -435,7 +435,7 @@ ZS_API unsigned long zs_malloc(struct zs_pool *pool, size_t size)
 	}
 	idx = zs_obj_alloc(pool, class, zp, (unsigned long)cell);
 	/* Relaxed: the caller publishes the handle; nobody can race on a new cell. */
-	zs_store_relaxed(cell, zs_loc_encode(zp, idx, class->index));
+	zsm_store_relaxed(cell, zs_loc_encode(zp, idx, class->index));
 	zs_fix_fullness(class, zp);
 	pthread_mutex_unlock(&class->lock);
 	return (unsigned long)cell;
@@ -449,10 +449,10 @@ ZS_API unsigned long zs_malloc(struct zs_pool *pool, size_t size)
  * it is then off every list and the caller releases it after dropping the lock.
  */
 static inline struct zspage *zs_free_locked(struct zs_pool *pool, struct size_class *class,
-					    _Atomic unsigned long *cell)
+					    unsigned long *cell)
 {
 	/* Re-read under the lock: compaction may have moved the object meanwhile. */
-	unsigned long loc = zs_load_relaxed(cell);
+	unsigned long loc = zsm_load_relaxed(cell);
 	struct zspage *zp = zs_loc_zspage(loc);
 	unsigned int idx = zs_loc_idx(loc);
 
@@ -488,7 +488,7 @@ ZS_API void zs_free(struct zs_pool *pool, unsigned long handle)
 	zs_check_handle(pool, handle, "zs_free");
 #endif
 	/* The class index never changes for a live handle: no lock needed to read it. */
-	loc = zs_load_relaxed(zs_cell(handle));
+	loc = zsm_load_relaxed(zs_cell(handle));
 	if (unlikely(loc & ZS_CELL_FREE))
 		zs_die("zs_free: pool %s: handle %#lx is not allocated (double free?)",
 		       pool->name, handle);
@@ -531,7 +531,7 @@ ZS_API void zs_free(struct zs_pool *pool, unsigned long handle)
  *
  * An exit-path batch holds most of the ~200 classes with a few objects each (4.6 per
  * class run in zsd_bench), so the per-run bookkeeping is kept branch-light.
- * Measure with tests/zsmalloc/zs_batch_speed or bench/deferred/zsd_bench.
+ * Measure with bench/alloc/zs_batch_speed or bench/deferred/zsd_bench.
  */
 #define ZS_BATCH_STACK		1024	/* a drain's page of u32 values; larger batches malloc */
 #define ZS_PREFETCH_CELL	16	/* cells this many handles ahead (step 1) */
@@ -591,7 +591,7 @@ static inline void zs_batch_check_slot(struct zs_pool *pool, const struct size_c
  */
 static inline void zs_free_group(struct zs_pool *pool, struct size_class *class,
 				 struct zspage *zp, struct zs_bent *e, size_t n,
-				 struct zs_list *empty)
+				 struct zsm_list *empty)
 {
 	size_t k;
 
@@ -601,9 +601,9 @@ static inline void zs_free_group(struct zs_pool *pool, struct size_class *class,
 		 * zspage rewrites its slot links, so its (cold) slots need no writes.
 		 */
 		for (k = 0; k < n; k++) {
-			_Atomic unsigned long *cell = zs_cell(e[k].handle);
+			unsigned long *cell = zs_cell(e[k].handle);
 
-			if (unlikely(zs_load_relaxed(cell) & ZS_CELL_FREE))
+			if (unlikely(zsm_load_relaxed(cell) & ZS_CELL_FREE))
 				zs_batch_double_free(pool, e[k].handle);
 			zs_batch_check_slot(pool, class, e[k].loc, e[k].handle);
 			zs_cell_push(class, cell);
@@ -613,15 +613,15 @@ static inline void zs_free_group(struct zs_pool *pool, struct size_class *class,
 		class->obj_used -= n;
 		zs_group_del(class, zp);
 		zs_remove_zspage(class, zp);
-		zs_list_add(&zp->node, empty);
+		zsm_list_add(&zp->node, empty);
 		return;
 	}
 
 	/* Objects outside the group stay (more than inuse would be a duplicate: dies). */
 	for (k = 0; k < n; k++) {
-		_Atomic unsigned long *cell = zs_cell(e[k].handle);
+		unsigned long *cell = zs_cell(e[k].handle);
 
-		if (unlikely(zs_load_relaxed(cell) & ZS_CELL_FREE))
+		if (unlikely(zsm_load_relaxed(cell) & ZS_CELL_FREE))
 			zs_batch_double_free(pool, e[k].handle);
 		zs_batch_check_slot(pool, class, e[k].loc, e[k].handle);
 		zs_obj_free(class, zp, zs_loc_idx(e[k].loc));
@@ -642,7 +642,7 @@ static inline void zs_free_group(struct zs_pool *pool, struct size_class *class,
  * exactly the objects left and may still free the zspage whole.
  */
 static void zs_free_class_run(struct zs_pool *pool, struct size_class *class,
-			      struct zs_bent *e, size_t n, struct zs_list *empty)
+			      struct zs_bent *e, size_t n, struct zsm_list *empty)
 {
 	size_t i, j;
 
@@ -651,14 +651,14 @@ static void zs_free_class_run(struct zs_pool *pool, struct size_class *class,
 	pthread_mutex_lock(&class->lock);
 	for (i = 0; i < n; i = j) {
 		/* Re-read under the lock: compaction may have moved the object since step 1. */
-		unsigned long loc = zs_load_relaxed(zs_cell(e[i].handle));
+		unsigned long loc = zsm_load_relaxed(zs_cell(e[i].handle));
 		struct zspage *zp = zs_loc_zspage(loc);
 
 		if (unlikely(loc & ZS_CELL_FREE))
 			zs_batch_double_free(pool, e[i].handle);
 		e[i].loc = loc;
 		for (j = i + 1; j < n; j++) {
-			loc = zs_load_relaxed(zs_cell(e[j].handle));
+			loc = zsm_load_relaxed(zs_cell(e[j].handle));
 			if (unlikely(loc & ZS_CELL_FREE))
 				zs_batch_double_free(pool, e[j].handle);
 			if (zs_loc_zspage(loc) != zp)
@@ -691,8 +691,8 @@ static inline void zs_prefetch_slot(struct zs_pool *pool, unsigned long loc)
 
 	if (!class->hdr)	/* huge: no header in the slot */
 		return;
-	page = __atomic_load_n(&zp->page[off >> ZS_PAGE_SHIFT], __ATOMIC_RELAXED);
-	__builtin_prefetch((char *)(page & ~(uintptr_t)ZS_PAGE_MASK) + (off & ZS_PAGE_MASK), 1);
+	page = zsm_load_relaxed(&zp->page[off >> ZSM_PAGE_SHIFT]);
+	__builtin_prefetch((char *)(page & ~(uintptr_t)ZSM_PAGE_MASK) + (off & ZSM_PAGE_MASK), 1);
 }
 
 /* Steps 1-4; ent, loc and key have room for n entries. */
@@ -703,7 +703,7 @@ static void zs_free_batch_sorted(struct zs_pool *pool, unsigned long *handles, s
 	uint64_t present[(ZS_NR_SIZE_SLOTS + 63) / 64] = { 0 };
 	unsigned char cls[ZS_NR_SIZE_SLOTS];	/* the classes present, ascending */
 	unsigned int ncls = 0, c, w;
-	struct zs_list empty;
+	struct zsm_list empty;
 	size_t i, j, nlive;
 
 	/*
@@ -727,7 +727,7 @@ static void zs_free_batch_sorted(struct zs_pool *pool, unsigned long *handles, s
 #ifdef ZSMEM_DEBUG
 		zs_check_handle(pool, h, "zs_free_batch");
 #endif
-		loc[i] = zs_load_relaxed(zs_cell(h));
+		loc[i] = zsm_load_relaxed(zs_cell(h));
 		if (unlikely(loc[i] & ZS_CELL_FREE))
 			zs_batch_double_free(pool, h);
 		/* Only an address: harmless even if compaction recycles it meanwhile. */
@@ -773,7 +773,7 @@ static void zs_free_batch_sorted(struct zs_pool *pool, unsigned long *handles, s
 	for (i = 0; i < nlive; i++)
 		zs_prefetch_slot(pool, ent[i].loc);
 	/* A class at a time (pos[] is now the end of each run), sorted by location. */
-	zs_list_init(&empty);
+	zsm_list_init(&empty);
 	for (c = 0; c < ncls; c++) {
 		size_t len = count[cls[c]];
 		struct zs_bent *e = ent + pos[cls[c]] - len;
@@ -826,7 +826,7 @@ ZS_API void zs_free_batch(struct zs_pool *pool, unsigned long *handles, size_t n
 static struct zspage *zs_obj_lock(struct zs_pool *pool, unsigned long handle,
 				  unsigned long *locp)
 {
-	_Atomic unsigned long *cell = zs_cell(handle);
+	unsigned long *cell = zs_cell(handle);
 
 #ifdef ZSMEM_DEBUG
 	zs_check_handle(pool, handle, "zs_obj access");
@@ -835,12 +835,12 @@ static struct zspage *zs_obj_lock(struct zs_pool *pool, unsigned long handle,
 #endif
 	for (;;) {
 		/* Acquire: pairs with compaction's release store of a new location. */
-		unsigned long loc = zs_load_acquire(cell);
+		unsigned long loc = zsm_load_acquire(cell);
 		struct zspage *zp = zs_loc_zspage(loc);
 
 		/* zp is type-stable: locking a stale one is harmless, we re-check below. */
 		zs_zspage_read_lock(zp);
-		if (zs_load_relaxed(cell) == loc) {
+		if (zsm_load_relaxed(cell) == loc) {
 			*locp = loc;
 			return zp;
 		}
@@ -875,11 +875,11 @@ ZS_API const void *zs_obj_read_begin(struct zs_pool *pool, unsigned long handle,
 	struct zspage *zp = zs_obj_lock(pool, handle, &loc);
 	const struct size_class *class = pool->size_class[zs_loc_class(loc)];
 	size_t off = (size_t)zs_loc_idx(loc) * class->size + class->hdr;
-	size_t in = off & ZS_PAGE_MASK;
+	size_t in = off & ZSM_PAGE_MASK;
 
 	/* The lock is held until zs_obj_read_end(). */
-	if (in + len <= ZS_PAGE_SIZE)
-		return (char *)zs_page_addr(zp, (unsigned int)(off >> ZS_PAGE_SHIFT)) + in;
+	if (in + len <= ZSM_PAGE_SIZE)
+		return (char *)zs_page_addr(zp, (unsigned int)(off >> ZSM_PAGE_SHIFT)) + in;
 	zs_copy_out(class, zp, zs_loc_idx(loc), class->hdr, local_copy, len);
 	return local_copy;
 }
@@ -887,7 +887,7 @@ ZS_API const void *zs_obj_read_begin(struct zs_pool *pool, unsigned long handle,
 ZS_API void zs_obj_read_end(struct zs_pool *pool, unsigned long handle, const void *ptr)
 {
 	/* We hold the zspage read lock: the cell cannot change under us. */
-	unsigned long loc = zs_load_relaxed(zs_cell(handle));
+	unsigned long loc = zsm_load_relaxed(zs_cell(handle));
 
 	(void)pool, (void)ptr;
 	zs_zspage_read_unlock(zs_loc_zspage(loc));

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "pagegen.h"
+
 #define T_PASS 0
 #define T_FAIL 1
 #define T_SKIP 77
@@ -31,54 +33,20 @@
 		}								\
 	} while (0)
 
-/* xorshift64*: deterministic test data without libc rand()'s global state. */
+/* xorshift64* (pagegen.h) on the tests' unsigned long long state. */
 static inline unsigned long long t_rand(unsigned long long *s)
 {
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ull;
+	uint64_t v = *s;
+	uint64_t r = zsm_xorshift64s(&v);
+
+	*s = v;
+	return r;
 }
 
 /* Fills a 4 KiB page with page-like data of a kind chosen by `kind` (0..4). */
 static inline void t_fill_page(unsigned char *p, unsigned kind, unsigned long long seed)
 {
-	unsigned long long s = seed | 1;
-	unsigned i;
-
-	for (i = 0; i < 4096; i++)
-		p[i] = 0;
-	switch (kind % 5) {
-	case 0:	/* sparse small integers */
-		for (i = 0; i < 4096; i += 8)
-			p[i] = (unsigned char)(t_rand(&s) % 16);
-		break;
-	case 1: {	/* text: words drawn from a small vocabulary */
-		static const char *words[] = { "memory ", "page ", "swap ", "zram ", "object ",
-					       "class ", "free ", "lock ", "the ", "of " };
-		for (i = 0; i < 4096;) {
-			const char *w = words[t_rand(&s) % 10];
-			while (*w && i < 4096)
-				p[i++] = (unsigned char)*w++;
-		}
-		break;
-	}
-	case 2:	/* pointer-like words */
-		for (i = 0; i < 4096; i += 8) {
-			unsigned long long v = 0x7f1234560000ull + (t_rand(&s) % 4096) * 16;
-			for (unsigned b = 0; b < 8; b++)
-				p[i + b] = (unsigned char)(v >> (8 * b));
-		}
-		break;
-	case 3:	/* random: incompressible */
-		for (i = 0; i < 4096; i++)
-			p[i] = (unsigned char)t_rand(&s);
-		break;
-	case 4:	/* half random, half zero */
-		for (i = 0; i < 2048; i++)
-			p[i] = (unsigned char)t_rand(&s);
-		break;
-	}
+	zsm_page_kind(p, kind, seed);
 }
 
 #endif

@@ -7,6 +7,8 @@
  */
 #include <pthread.h>
 
+#include <zsmem/lab.h>	/* ZS_POOL_LEGACY_LOCK */
+
 #include "zram_test_util.h"
 
 #define N 6000

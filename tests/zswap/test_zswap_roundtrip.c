@@ -5,6 +5,8 @@
  * everything has been loaded.
  */
 #define _GNU_SOURCE
+#include <zsmem/lab.h>	/* ZS_POOL_LEGACY_LOCK */
+
 #include "zswap_test_util.h"
 
 #define NR	512

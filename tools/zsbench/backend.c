@@ -28,12 +28,9 @@
 #include <string.h>
 
 #include <zsmem/zsmalloc.h>
-#ifdef ZSB_HAVE_ZRAM
 #include <zsmem/zram.h>
-#endif
-#ifdef ZSB_HAVE_ZSWAP
 #include <zsmem/zswap.h>
-#endif
+#include <zsmem/lab.h>	/* ZS_POOL_LEGACY_LOCK: the sync baseline */
 
 const struct zsb_strategy_info zsb_strategies[ZSB_NR_STRATEGIES] = {
 	[ZSB_SYNC] = { "sync", "free inline; zs_free under the pool lock (pre-2026 kernel)" },
@@ -49,12 +46,8 @@ const struct zsb_strategy_info zsb_strategies[ZSB_NR_STRATEGIES] = {
 
 struct zsb_dev {
 	enum zsb_backend_kind kind;
-#ifdef ZSB_HAVE_ZRAM
 	struct zram *zram;
-#endif
-#ifdef ZSB_HAVE_ZSWAP
 	struct zswap *zswap;
-#endif
 	struct zs_pool *pool;
 };
 
@@ -75,15 +68,8 @@ static unsigned int pool_flags(enum zsb_strategy s)
 bool zsb_backend_supports(enum zsb_backend_kind b, enum zsb_strategy s, const char **why)
 {
 	*why = NULL;
-	if (b == ZSB_ZRAM) {
-#ifdef ZSB_HAVE_ZRAM
+	if (b == ZSB_ZRAM)
 		return true;
-#else
-		*why = "built without zram";
-		return false;
-#endif
-	}
-#ifdef ZSB_HAVE_ZSWAP
 	if (s == ZSB_V3_PLAIN) {
 		*why = "zswap's drain has one form (entry frees); see percpu";
 		return false;
@@ -93,11 +79,6 @@ bool zsb_backend_supports(enum zsb_backend_kind b, enum zsb_strategy s, const ch
 		return false;
 	}
 	return true;
-#else
-	(void)s;
-	*why = "built without zswap";
-	return false;
-#endif
 }
 
 struct zsb_dev *zsb_dev_create(const struct zsb_opts *o, enum zsb_strategy s,
@@ -116,7 +97,6 @@ struct zsb_dev *zsb_dev_create(const struct zsb_opts *o, enum zsb_strategy s,
 		free(d);
 		return NULL;
 	}
-#ifdef ZSB_HAVE_ZRAM
 	if (o->backend == ZSB_ZRAM) {
 		struct zram_config cfg;
 
@@ -153,8 +133,6 @@ struct zsb_dev *zsb_dev_create(const struct zsb_opts *o, enum zsb_strategy s,
 		d->pool = zram_pool(d->zram);
 		return d;
 	}
-#endif
-#ifdef ZSB_HAVE_ZSWAP
 	if (o->backend == ZSB_ZSWAP) {
 		struct zswap_config cfg;
 		int rc;
@@ -185,7 +163,6 @@ struct zsb_dev *zsb_dev_create(const struct zsb_opts *o, enum zsb_strategy s,
 		d->pool = zswap_pool(d->zswap);
 		return d;
 	}
-#endif
 	snprintf(err, errlen, "backend %s not built", zsb_backend_name(o->backend));
 	free(d);
 	return NULL;
@@ -195,29 +172,21 @@ void zsb_dev_destroy(struct zsb_dev *d)
 {
 	if (!d)
 		return;
-#ifdef ZSB_HAVE_ZRAM
 	if (d->zram)
 		zram_destroy(d->zram);
-#endif
-#ifdef ZSB_HAVE_ZSWAP
 	if (d->zswap) {
 		zswap_swapoff(d->zswap, 0);
 		zswap_destroy(d->zswap);
 	}
-#endif
 	free(d);
 }
 
 int zsb_dev_store(struct zsb_dev *d, uint64_t slot, const void *page)
 {
-#ifdef ZSB_HAVE_ZRAM
 	if (d->zram)
 		return zram_write_page(d->zram, (uint32_t)slot, page);
-#endif
-#ifdef ZSB_HAVE_ZSWAP
 	if (d->zswap)
 		return zswap_store(d->zswap, 0, slot, page);
-#endif
 	(void)slot;
 	(void)page;
 	return -ENODEV;
@@ -225,29 +194,21 @@ int zsb_dev_store(struct zsb_dev *d, uint64_t slot, const void *page)
 
 void zsb_dev_release(struct zsb_dev *d, uint64_t slot)
 {
-#ifdef ZSB_HAVE_ZRAM
 	if (d->zram) {
 		zram_slot_free_notify(d->zram, (uint32_t)slot);
 		return;
 	}
-#endif
-#ifdef ZSB_HAVE_ZSWAP
 	if (d->zswap)
 		zswap_invalidate(d->zswap, 0, slot);
-#endif
 	(void)slot;
 }
 
 void zsb_dev_flush(struct zsb_dev *d)
 {
-#ifdef ZSB_HAVE_ZRAM
 	if (d->zram)
 		zram_flush(d->zram);
-#endif
-#ifdef ZSB_HAVE_ZSWAP
 	if (d->zswap)
 		zswap_flush(d->zswap);
-#endif
 	(void)d;
 }
 
@@ -273,22 +234,18 @@ unsigned long zsb_dev_compact(struct zsb_dev *d)
 
 uint64_t zsb_dev_stored(struct zsb_dev *d)
 {
-#ifdef ZSB_HAVE_ZRAM
 	if (d->zram) {
 		struct zram_ext_stat st;
 
 		zram_get_ext_stat(d->zram, &st);
 		return st.pages_stored;
 	}
-#endif
-#ifdef ZSB_HAVE_ZSWAP
 	if (d->zswap) {
 		struct zswap_stats st;
 
 		zswap_get_stats(d->zswap, &st);
 		return st.stored_pages;
 	}
-#endif
 	(void)d;
 	return 0;
 }
@@ -309,7 +266,6 @@ void zsb_dev_stats(struct zsb_dev *d, struct zsb_rep *r)
 	r->spare_low = ds.spare_low;
 	r->spare_pages = ds.spare_pages;
 	r->rseq = ds.rseq;
-#ifdef ZSB_HAVE_ZRAM
 	if (d->zram) {
 		struct zram_debug_stat dbg;
 		struct zram_ext_stat ext;
@@ -321,5 +277,4 @@ void zsb_dev_stats(struct zsb_dev *d, struct zsb_rep *r)
 		if (ext.notify_fallback > r->fallbacks)
 			r->fallbacks = ext.notify_fallback;
 	}
-#endif
 }

@@ -2,7 +2,10 @@
 /*
  * zsbench.h - the exit-path lab: shared types of zsbench's files.
  *
- *   zsbench.c   options, the run plan, the table and the JSON file
+ *   zsbench.c   main: parse, run, report
+ *   cli.c       the options, their defaults and checks
+ *   runner.c    the run plan: repetitions of every strategy interleaved, medians, sweep
+ *   report.c    the table, the fallback sweep, the targets, the JSON file, the plots
  *   scenario.c  one repetition: fill a device, let K "processes" die at once, measure
  *   backend.c   zram and zswap behind one small interface, one config per strategy
  *   plot.c      gnuplot data and scripts
@@ -103,6 +106,62 @@ struct zsb_rep {
 	struct zsb_sample *samples;
 	size_t nr_samples;
 };
+
+#define ZSB_MAX_REPS	64
+
+/* Medians over repetitions of one strategy. */
+struct zsb_result {
+	bool ran;
+	char err[160];
+	unsigned int reps;
+	struct zsb_rep rep[ZSB_MAX_REPS];
+	double exit_proc_ns, exit_cpu_ns, exit_all_ns, back_ns, cpu_ns, fg_pps;
+	double wait_avg_ns, wait_max_ns, idle_cpu_pct, rss_before, rss_after;
+	uint64_t fallbacks_max, miss_free_max, leftover_max, spare_low_min, spare_pages;
+	bool back_all_reached;
+	unsigned int forced;		/* reps whose deferred work needed the flush */
+	uint64_t pages_per_proc;
+};
+
+/* One run of the fallback sweep. */
+struct zsb_sweep_row {
+	unsigned int k;
+	enum zsb_strategy s;
+	bool ok;
+	struct zsb_rep r;
+};
+
+/* One invocation of zsbench: its options, its pages and everything it measured. */
+struct zsb_run {
+	struct zsb_opts o;
+	struct bench_pages ps;
+	double fg_alone;		/* foreground pages/s with no exits (0: no foreground) */
+	struct zsb_result res[ZSB_NR_STRATEGIES];
+	struct zsb_sweep_row *sweep;
+	unsigned int nsweep;
+	uint64_t t_start;		/* bench_now_ns() at start */
+	int failed;			/* a strategy or the JSON write failed: exit 1 */
+	int kernel_rc;			/* zsb_kernel_run()'s result; -1 when not run */
+};
+
+/* ---- cli.c ---- */
+/* Fills *o from the command line: -1 to go on, else the exit status (0 after -h). */
+int zsb_cli_parse(int argc, char **argv, struct zsb_opts *o);
+
+/* ---- runner.c ---- */
+/* Checks the backend and compressor, opens the pages, prints the header line and
+ * measures the foreground thread alone: 0, or the exit status. */
+int zsb_runner_prepare(struct zsb_run *run);
+/* Every strategy's repetitions, interleaved, their medians, then the fallback sweep. */
+void zsb_runner_run(struct zsb_run *run);
+void zsb_runner_free(struct zsb_run *run);
+
+/* ---- report.c ---- */
+/* The table, the sweep's table and the targets, on stdout. */
+void zsb_report_table(const struct zsb_run *run);
+/* Writes the JSON file (running --kernel into it): 0, or -1 when it cannot be opened. */
+int zsb_report_json(struct zsb_run *run);
+void zsb_report_plots(const struct zsb_run *run);
 
 /* ---- backend.c ---- */
 /* Creates a device holding at least nr_slots pages, configured for strategy. NULL with a

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zs_batch_speed - how much cheaper is zs_free_batch() than zs_free() one by one?
- * A measuring tool, not a timed test (ctest runs it once with tiny sizes as a smoke
- * test, where it also checks that every page went back).
+ * A benchmark (ctest runs it once with tiny sizes as a smoke test, where it checks only
+ * that every page went back). It replaces the timing printout zs_free_batch's test had:
+ * "-o 2 -f 50" is that scenario (a random half freed), with medians and CPU time.
  *
  * The scenario is the exit path: a process's pages were stored in order, so its
  * objects (lz4-compressed page sizes, 100..3600 bytes, most around 700..1500, a few
@@ -36,7 +37,7 @@
 #include <unistd.h>
 
 #include "zsmem/zsmalloc.h"
-#include "zsmem_test.h"
+#include "zsmem_test.h"	/* CHECK(): the smoke run's "every page back" */
 
 enum { M_SINGLE, M_BATCH, NR_METHODS };
 enum { O_INORDER, O_RANDOM, NR_ORDERS };
