@@ -109,6 +109,7 @@ static struct {
 	atomic_bool stop;
 	/* counters (relaxed: statistics only) */
 	atomic_ulong placed_maps, placed_bytes, fallback_maps, peak_resident;
+	atomic_ulong peak_evicted, peak_pool, peak_compr;	/* sampled by the reclaimer */
 } g = {
 	.alloc_mu = PTHREAD_MUTEX_INITIALIZER,
 	.evict_mu = PTHREAD_MUTEX_INITIALIZER,
@@ -522,9 +523,17 @@ static void *reclaimer_main(void *arg)
 	}
 	while (!atomic_load_explicit(&g.stop, memory_order_relaxed)) {
 		zsr_get_stats(g.r, &st);
+		/* Only this thread stores the peaks; the exit report reads them. */
 		if (st.resident_pages > atomic_load_explicit(&g.peak_resident, memory_order_relaxed))
 			atomic_store_explicit(&g.peak_resident, st.resident_pages,
 					      memory_order_relaxed);
+		if (st.evicted_pages > atomic_load_explicit(&g.peak_evicted, memory_order_relaxed))
+			atomic_store_explicit(&g.peak_evicted, st.evicted_pages,
+					      memory_order_relaxed);
+		if (st.pool_pages > atomic_load_explicit(&g.peak_pool, memory_order_relaxed))
+			atomic_store_explicit(&g.peak_pool, st.pool_pages, memory_order_relaxed);
+		if (st.compr_bytes > atomic_load_explicit(&g.peak_compr, memory_order_relaxed))
+			atomic_store_explicit(&g.peak_compr, st.compr_bytes, memory_order_relaxed);
 		if (g.cap_pages && st.resident_pages > g.cap_pages) {
 			/* Down to 15/16 of the cap, in bounded calls (releases wait on one). */
 			uint64_t want = (st.resident_pages - g.cap_pages + g.cap_pages / 16) * PG;
@@ -595,7 +604,7 @@ static void atfork_child(void)
 static void print_stats(void)
 {
 	struct zsr_stats st;
-	char buf[768];
+	char buf[1024];
 	int n;
 
 	if (!atomic_load(&g.placed_maps))
@@ -606,6 +615,7 @@ static void print_stats(void)
 		     "cap_pages=%llu resident_pages=%llu peak_resident_pages=%lu "
 		     "evicted_pages=%llu stored_pages=%llu same_pages=%llu pool_pages=%llu "
 		     "compr_bytes=%llu faults=%llu refaults=%llu evictions=%llu "
+		     "peak_evicted_pages=%lu peak_pool_pages=%lu peak_compr_bytes=%lu "
 		     "user_mode_only=%d\n",
 		     (int)getpid(), atomic_load(&g.placed_maps), atomic_load(&g.placed_bytes),
 		     atomic_load(&g.fallback_maps), (unsigned long long)g.cap_pages,
@@ -614,7 +624,8 @@ static void print_stats(void)
 		     (unsigned long long)st.same_pages, (unsigned long long)st.pool_pages,
 		     (unsigned long long)st.compr_bytes, (unsigned long long)st.faults,
 		     (unsigned long long)st.refaults, (unsigned long long)st.evictions,
-		     (int)st.user_mode_only);
+		     atomic_load(&g.peak_evicted), atomic_load(&g.peak_pool),
+		     atomic_load(&g.peak_compr), (int)st.user_mode_only);
 	if (n > 0 && write(2, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1) < 0)
 		return;
 }
