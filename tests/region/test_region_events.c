@@ -146,8 +146,11 @@ int main(void)
 		} else if (kind == 1) {
 			CHECK(munmap(a, n * PG) == 0);
 			CHECK(msync(a, PG, MS_ASYNC) == -1 && errno == ENOMEM);
-			for (i = i0; i < i0 + n; i++)
+			for (i = i0; i < i0 + n; i++) {
+				pthread_mutex_lock(&model[i].lock);
 				model[i].status = GONE;
+				pthread_mutex_unlock(&model[i].lock);
+			}
 		} else {
 			/* grow by a page, moving to a fresh place outside the region (the
 			 * region's header: unmapped parts must not be reused while a
@@ -164,8 +167,11 @@ int main(void)
 			CHECK(b[PG - 1] == 0xab);
 			CHECK(mmap(reserve, 100 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
 				   -1, 0) == reserve);
-			for (i = i0; i < i0 + n; i++)
+			for (i = i0; i < i0 + n; i++) {
+				pthread_mutex_lock(&model[i].lock);
 				model[i].status = GONE;
+				pthread_mutex_unlock(&model[i].lock);
+			}
 		}
 		done[kind]++;
 		if (getenv("REGION_VERBOSE"))

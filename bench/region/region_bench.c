@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: MIT
+/*
+ * region_bench: the userfaultfd region's goals, measured in one run.
+ *
+ *  1. fault     median time of a write to an evicted region page (missing fault served
+ *               by the handler: decompress + UFFDIO_COPY) against a plain first-touch
+ *               write fault on fresh anonymous memory, rounds interleaved;
+ *  2. evict     zsr_reclaim of a resident working set in batches, us per page (and
+ *               page by page, for contrast);
+ *  3. cap       max_resident = 1/4 of a working set of heap pages: random reads and
+ *               writes, every byte checked against the corpus; RssAnon sampled against
+ *               max_resident + compr_bytes x 1.05 + 2 MiB; pool bytes / evicted bytes;
+ *  4. destroy   zsr_destroy with DESTROY MiB evicted, synchronous free vs deferred:
+ *               time until the caller is back, time until the memory is back
+ *               (zsr_wait_released; RssAnon confirms), as ratios to the sync time.
+ *
+ * Pages come from a corpus file (-c, default /tmp/corpus192.bin when present, mapped
+ * read-only so it does not count in RssAnon) or the generator. Prints a table, writes
+ * JSON (-o). Timings are medians; ratios compare figures from this same run.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zsmem/region.h>
+
+#include "bench.h"
+
+#define PG 4096ul
+
+static const unsigned char *corpus;
+static size_t corpus_pages;
+static char origin[300];
+
+static const unsigned char *cpage(size_t i)
+{
+	return corpus + (i % corpus_pages) * PG;
+}
+
+static void load_corpus(const char *path, size_t gen_pages)
+{
+	struct stat sb;
+	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+
+	if (fd >= 0 && fstat(fd, &sb) == 0 && sb.st_size >= (off_t)PG) {
+		corpus_pages = (size_t)sb.st_size / PG;
+		corpus = mmap(NULL, corpus_pages * PG, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+		close(fd);
+		if (corpus != MAP_FAILED) {
+			snprintf(origin, sizeof(origin), "%s", path);
+			return;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	{
+		static struct bench_pages ps;
+
+		if (bench_pages_generate(&ps, gen_pages, 1) != 0) {
+			fprintf(stderr, "region_bench: no memory for the generator\n");
+			exit(1);
+		}
+		corpus = ps.data;
+		corpus_pages = ps.nr;
+		snprintf(origin, sizeof(origin), "%s", ps.origin);
+	}
+}
+
+static uint64_t rss_anon(void)
+{
+	char line[256];
+	uint64_t kb = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %lu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb * 1024;
+}
+
+static struct zsr *region(size_t size, size_t max_resident, bool deferred)
+{
+	struct zsr_config cfg = { .size = size, .max_resident = max_resident,
+				  .compressor = "lz4", .deferred_free = deferred };
+	struct zsr *r = zsr_create(&cfg);
+
+	if (!r) {
+		fprintf(stderr, "region_bench: zsr_create: %s\n", strerror(errno));
+		exit(errno == EPERM ? 77 : 1);
+	}
+	return r;
+}
+
+/* Fills n pages of a region from the corpus (offset off), evicting every chunk pages. */
+static void fill(struct zsr *r, size_t n, size_t off, size_t chunk)
+{
+	unsigned char *b = zsr_base(r);
+
+	for (size_t i = 0; i < n; i++) {
+		memcpy(b + i * PG, cpage(i + off), PG);
+		if (chunk && (i + 1) % chunk == 0)
+			zsr_reclaim(r, chunk * PG);
+	}
+}
+
+/* ---------------------------------------------------------------------------------- */
+
+struct results {
+	double plain_fault_ns, region_fault_ns, region_fault_p99_ns, fault_ratio;
+	double evict_batch_us, evict_single_us;
+	uint64_t ws_pages, cap_pages, rss_max_over, ops, refaults, evicted_pages;
+	double pool_ratio, compr_ratio_pool, rss_worst_slack_mib;
+	bool bytes_exact, rss_ok;
+	double destroy_sync_ms, destroy_def_call_ms, destroy_def_back_ms;
+	double destroy_call_ratio, destroy_back_ratio;
+	uint64_t destroy_pages;
+	bool destroy_rss_back;
+};
+
+static void bench_fault(struct results *res, size_t n, int rounds)
+{
+	struct bench_samples plain, reg;
+	struct bench_rng rng;
+	uint32_t *order = malloc(n * sizeof(*order));
+
+	bench_samples_init(&plain, n * rounds);
+	bench_samples_init(&reg, n * rounds);
+	bench_rng_seed(&rng, 7);
+	for (int k = 0; k < rounds; k++) {
+		unsigned char *a = mmap(NULL, n * PG, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		struct zsr *r = region(n * PG, 0, true);
+		unsigned char *b = zsr_base(r);
+
+		(void)madvise(a, n * PG, MADV_NOHUGEPAGE);
+		for (size_t i = 0; i < n; i++)
+			order[i] = (uint32_t)i;
+		bench_shuffle_u32(order, n, &rng);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t t0 = bench_now_ns();
+
+			a[order[i] * PG + 64] = 1;
+			bench_samples_add(&plain, bench_now_ns() - t0);
+		}
+		fill(r, n, 0, 0);
+		zsr_reclaim(r, n * PG);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t t0 = bench_now_ns();
+
+			b[order[i] * PG + 64] ^= 1;
+			bench_samples_add(&reg, bench_now_ns() - t0);
+		}
+		zsr_destroy(r);
+		munmap(a, n * PG);
+	}
+	zsr_wait_released();
+	res->plain_fault_ns = (double)bench_samples_median(&plain);
+	res->region_fault_ns = (double)bench_samples_median(&reg);
+	res->region_fault_p99_ns = (double)bench_samples_pct(&reg, 99);
+	res->fault_ratio = res->region_fault_ns / res->plain_fault_ns;
+	bench_samples_free(&plain);
+	bench_samples_free(&reg);
+	free(order);
+}
+
+static void bench_evict(struct results *res, size_t n, int rounds)
+{
+	double batch[16], single[16];
+
+	for (int k = 0; k < rounds && k < 16; k++) {
+		struct zsr *r = region(n * PG, 0, true);
+		uint64_t t0;
+		long got = 0;
+
+		fill(r, n, (size_t)k * n, 0);
+		/* the CLOCK's first sweep only clears references: clear them first */
+		zsr_reclaim(r, PG);
+		t0 = bench_now_ns();
+		got = zsr_reclaim(r, n * PG);
+		batch[k] = (double)(bench_now_ns() - t0) / 1e3 / (double)(got / (long)PG);
+		/* page by page: one page per call (the one-by-one cost) */
+		for (size_t i = 0; i < n / 8; i++)
+			(void)((volatile unsigned char *)zsr_base(r))[i * PG];
+		zsr_reclaim(r, PG);
+		t0 = bench_now_ns();
+		got = 0;
+		for (size_t i = 0; i < n / 8; i++)
+			got += zsr_reclaim(r, PG);
+		single[k] = got ? (double)(bench_now_ns() - t0) / 1e3 / (double)(got / (long)PG) : 0;
+		zsr_destroy(r);
+	}
+	zsr_wait_released();
+	res->evict_batch_us = bench_median_d(batch, (size_t)(rounds < 16 ? rounds : 16));
+	res->evict_single_us = bench_median_d(single, (size_t)(rounds < 16 ? rounds : 16));
+}
+
+static void bench_cap(struct results *res, size_t ws, uint64_t ops)
+{
+	size_t cap = ws / 4;
+	uint64_t base_anon = rss_anon(), worst = 0;
+	struct zsr *r = region(ws * PG, cap * PG, true);
+	unsigned char *b = zsr_base(r);
+	unsigned char *ver = calloc(ws, 1);	/* 0 = corpus page i, 1 = corpus page i + ws */
+	struct bench_rng rng;
+	struct zsr_stats st;
+	double slack_min = 1e300;
+	bool exact = true;
+
+	bench_rng_seed(&rng, 11);
+	fill(r, ws, 0, 0);
+	for (uint64_t k = 0; k < ops; k++) {
+		/* a skewed pattern: 3/4 of the accesses to 1/8 of the pages */
+		size_t i = bench_rng_below(&rng, 4) ? bench_rng_below(&rng, ws / 8)
+						      : bench_rng_below(&rng, ws);
+
+		if (bench_rng_below(&rng, 4) == 0) {
+			ver[i] ^= 1;
+			memcpy(b + i * PG, cpage(i + ver[i] * ws), PG);
+		} else if (memcmp(b + i * PG, cpage(i + ver[i] * ws), PG) != 0) {
+			exact = false;
+		}
+		if (k % 256 == 0) {
+			uint64_t anon = rss_anon() - base_anon, bound;
+
+			zsr_get_stats(r, &st);
+			bound = cap * PG + (uint64_t)((double)st.compr_bytes * 1.05) + (2u << 20);
+			if (anon > bound && anon - bound > worst)
+				worst = anon - bound;
+			if ((double)bound - (double)anon < slack_min)
+				slack_min = (double)bound - (double)anon;
+		}
+	}
+	for (size_t i = 0; i < ws; i++)
+		if (memcmp(b + i * PG, cpage(i + ver[i] * ws), PG) != 0)
+			exact = false;
+	zsr_get_stats(r, &st);
+	res->ws_pages = ws;
+	res->cap_pages = cap;
+	res->ops = ops;
+	res->refaults = st.refaults;
+	res->evicted_pages = st.evicted_pages;
+	res->pool_ratio = st.evicted_pages ? (double)st.pool_pages / (double)st.evicted_pages : 0;
+	res->compr_ratio_pool = st.compr_bytes ? (double)st.pool_pages * PG / (double)st.compr_bytes : 0;
+	res->rss_max_over = worst;
+	res->rss_ok = worst == 0;
+	res->rss_worst_slack_mib = slack_min / 1048576.0;
+	res->bytes_exact = exact;
+	zsr_destroy(r);
+	zsr_wait_released();
+	free(ver);
+}
+
+static void bench_destroy(struct results *res, size_t pages, int rounds)
+{
+	double sync_ms[8], call_ms[8], back_ms[8];
+	bool back = true;
+
+	for (int k = 0; k < rounds && k < 8; k++) {
+		for (int deferred = 0; deferred < 2; deferred++) {
+			uint64_t anon0 = rss_anon(), t0, t1, t2;
+			struct zsr *r = region(pages * PG, 0, deferred);
+
+			fill(r, pages, 0, 16384);
+			zsr_reclaim(r, pages * PG);
+			t0 = bench_now_ns();
+			zsr_destroy(r);
+			t1 = bench_now_ns();
+			zsr_wait_released();
+			t2 = bench_now_ns();
+			if (rss_anon() > anon0 + (8u << 20))
+				back = false;
+			if (!deferred) {
+				sync_ms[k] = (double)(t2 - t0) / 1e6;
+			} else {
+				call_ms[k] = (double)(t1 - t0) / 1e6;
+				back_ms[k] = (double)(t2 - t0) / 1e6;
+			}
+		}
+	}
+	rounds = rounds < 8 ? rounds : 8;
+	res->destroy_pages = pages;
+	res->destroy_sync_ms = bench_median_d(sync_ms, (size_t)rounds);
+	res->destroy_def_call_ms = bench_median_d(call_ms, (size_t)rounds);
+	res->destroy_def_back_ms = bench_median_d(back_ms, (size_t)rounds);
+	res->destroy_call_ratio = res->destroy_def_call_ms / res->destroy_sync_ms;
+	res->destroy_back_ratio = res->destroy_def_back_ms / res->destroy_sync_ms;
+	res->destroy_rss_back = back;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = access("/tmp/corpus192.bin", R_OK) == 0 ? "/tmp/corpus192.bin" : NULL;
+	const char *out = NULL;
+	size_t ws_mib = 128, destroy_mib = 1024, fault_pages = 4096;
+	int rounds = 3, quick = 0, c;
+	uint64_t ops = 200000;
+	struct results res;
+	static const struct option lo[] = { { "quick", no_argument, NULL, 'q' }, { 0 } };
+
+	while ((c = getopt_long(argc, argv, "c:o:w:d:r:n:q", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'o': out = optarg; break;
+		case 'w': ws_mib = strtoul(optarg, NULL, 0); break;
+		case 'd': destroy_mib = strtoul(optarg, NULL, 0); break;
+		case 'r': rounds = atoi(optarg); break;
+		case 'n': ops = strtoull(optarg, NULL, 0); break;
+		case 'q': quick = 1; break;
+		default:
+			fprintf(stderr, "usage: region_bench [-c corpus] [-o json] [-w ws_mib] "
+					"[-d destroy_mib] [-r rounds] [-n ops] [--quick]\n");
+			return 2;
+		}
+	}
+	if (quick) {
+		ws_mib = 8;
+		destroy_mib = 16;
+		fault_pages = 512;
+		rounds = 1;
+		ops = 5000;
+	}
+	load_corpus(path, 8192);
+	memset(&res, 0, sizeof(res));
+	bench_fault(&res, fault_pages, rounds);
+	bench_evict(&res, 8192, rounds);
+	bench_cap(&res, ws_mib * 256, ops);
+	bench_destroy(&res, destroy_mib * 256, rounds);
+
+	printf("region_bench: pages from %s\n", origin);
+	printf("%-44s %12s %12s %s\n", "figure", "value", "goal", "met");
+	printf("%-44s %12.1f %12s\n", "plain first-touch write fault, median us", res.plain_fault_ns / 1e3, "");
+	printf("%-44s %12.1f %12s\n", "region fault (evicted page), median us", res.region_fault_ns / 1e3, "");
+	printf("%-44s %12.1f %12s\n", "region fault p99 us", res.region_fault_p99_ns / 1e3, "");
+	printf("%-44s %12.2f %12s %s\n", "region / plain fault", res.fault_ratio, "<= 2",
+	       res.fault_ratio <= 2 ? "yes" : "NO");
+	printf("%-44s %12.2f %12s %s\n", "eviction in batches, us/page", res.evict_batch_us, "<= 6",
+	       res.evict_batch_us <= 6 ? "yes" : "NO");
+	printf("%-44s %12.2f %12s\n", "eviction page by page, us/page", res.evict_single_us, "");
+	printf("%-44s %12s %12s %s\n", "every byte exact (cap run)", res.bytes_exact ? "yes" : "NO", "yes",
+	       res.bytes_exact ? "yes" : "NO");
+	printf("%-44s %12.1f %12s %s\n", "RssAnon over the bound, worst MiB", (double)res.rss_max_over / 1048576.0,
+	       "0", res.rss_ok ? "yes" : "NO");
+	printf("%-44s %12.3f %12s\n", "pool bytes / evicted bytes", res.pool_ratio, "~0.33");
+	printf("%-44s %12.3f %12s\n", "pool bytes / compressed bytes", res.compr_ratio_pool, "");
+	printf("%-44s %12.1f %12s\n", "destroy, sync free: caller = memory back, ms", res.destroy_sync_ms, "");
+	printf("%-44s %12.2f %12s\n", "destroy, deferred: caller back, ms", res.destroy_def_call_ms, "");
+	printf("%-44s %12.1f %12s\n", "destroy, deferred: memory back, ms", res.destroy_def_back_ms, "");
+	printf("%-44s %12.3f %12s %s\n", "deferred caller / sync", res.destroy_call_ratio, "<= 0.1",
+	       res.destroy_call_ratio <= 0.1 ? "yes" : "NO");
+	printf("%-44s %12.3f %12s %s\n", "deferred memory back / sync", res.destroy_back_ratio, "<= 1.2",
+	       res.destroy_back_ratio <= 1.2 ? "yes" : "NO");
+
+	if (out) {
+		FILE *f = fopen(out, "w");
+		struct bench_json j;
+
+		if (!f) {
+			perror(out);
+			return 1;
+		}
+		bench_json_init(&j, f);
+		bench_json_obj_begin(&j, NULL);
+		bench_json_str(&j, "bench", "region");
+		bench_json_str(&j, "pages_from", origin);
+		bench_json_bool(&j, "quick", quick);
+		bench_json_dbl(&j, "plain_fault_us", res.plain_fault_ns / 1e3);
+		bench_json_dbl(&j, "region_fault_us", res.region_fault_ns / 1e3);
+		bench_json_dbl(&j, "region_fault_p99_us", res.region_fault_p99_ns / 1e3);
+		bench_json_dbl(&j, "fault_ratio", res.fault_ratio);
+		bench_json_dbl(&j, "evict_batch_us_per_page", res.evict_batch_us);
+		bench_json_dbl(&j, "evict_single_us_per_page", res.evict_single_us);
+		bench_json_u64(&j, "ws_pages", res.ws_pages);
+		bench_json_u64(&j, "cap_pages", res.cap_pages);
+		bench_json_u64(&j, "cap_ops", res.ops);
+		bench_json_u64(&j, "cap_refaults", res.refaults);
+		bench_json_bool(&j, "bytes_exact", res.bytes_exact);
+		bench_json_u64(&j, "rss_over_bound_bytes", res.rss_max_over);
+		bench_json_dbl(&j, "rss_min_slack_mib", res.rss_worst_slack_mib);
+		bench_json_dbl(&j, "pool_over_evicted", res.pool_ratio);
+		bench_json_dbl(&j, "pool_over_compressed", res.compr_ratio_pool);
+		bench_json_u64(&j, "destroy_pages", res.destroy_pages);
+		bench_json_dbl(&j, "destroy_sync_ms", res.destroy_sync_ms);
+		bench_json_dbl(&j, "destroy_deferred_call_ms", res.destroy_def_call_ms);
+		bench_json_dbl(&j, "destroy_deferred_back_ms", res.destroy_def_back_ms);
+		bench_json_dbl(&j, "destroy_call_ratio", res.destroy_call_ratio);
+		bench_json_dbl(&j, "destroy_back_ratio", res.destroy_back_ratio);
+		bench_json_bool(&j, "destroy_rss_back", res.destroy_rss_back);
+		bench_json_u64(&j, "rounds", (uint64_t)rounds);
+		bench_json_obj_end(&j);
+		bench_json_finish(&j);
+		fclose(f);
+	}
+	return 0;
+}
