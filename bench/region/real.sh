@@ -31,7 +31,7 @@ import json, os, re, resource, subprocess, sys, time
 
 outf, launcher, py, node, quick = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] == "1"
 MiB = 1 << 20
-ws = (32 if quick else 512) * MiB           # the programs' working set, about
+ws = (16 if quick else 512) * MiB           # the programs' working set, about
 cap = ws // 4
 
 # python: a dict of small objects (keys, str values) whose table and arenas hold ~ws,
