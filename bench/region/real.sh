@@ -113,15 +113,15 @@ doc = {"tool": "region_real", "quick": quick, "working_set_mib": ws / MiB, "cap_
        "python": py, "node": node or None, "runs": rows}
 json.dump(doc, open(outf, "w"), indent=1)
 
-def f(v, fmt):
-    return "" if v is None else format(v, fmt)
+def f(v, fmt, unit=" MiB"):
+    return "" if v is None else format(v, fmt) + unit
 print(f"Real programs under zsmem-run (working set ~{ws // MiB} MiB, cap {cap // MiB} MiB, lz4, one run each):\n")
 print("| program | run | time | vs plain | peak RSS | placed | peak resident | peak evicted | peak pool | evictions | refaults | same output |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     print(f"| {r['program']} | {r['mode']} | {r['wall_s']:.2f} s | {r['time_vs_plain']:.2f}x | "
-          f"{r['maxrss_mib']:.0f} MiB | {f(r.get('placed_mib'), '.0f')} MiB | "
-          f"{f(r.get('peak_resident_mib'), '.0f')} MiB | {f(r.get('peak_evicted_mib'), '.0f')} MiB | "
-          f"{f(r.get('peak_pool_mib'), '.0f')} MiB | {r.get('evictions', '')} | {r.get('refaults', '')} | "
+          f"{r['maxrss_mib']:.0f} MiB | {f(r.get('placed_mib'), '.0f')} | "
+          f"{f(r.get('peak_resident_mib'), '.0f')} | {f(r.get('peak_evicted_mib'), '.0f')} | "
+          f"{f(r.get('peak_pool_mib'), '.0f')} | {r.get('evictions', '')} | {r.get('refaults', '')} | "
           f"{'yes' if r['same_output'] else '**no**'} |")
 PY
