@@ -130,12 +130,12 @@ struct results {
 static void bench_fault(struct results *res, size_t n, int rounds)
 {
 	struct bench_samples plain, reg;
-	struct bench_rng rng;
+	struct zsm_rng rng;
 	uint32_t *order = malloc(n * sizeof(*order));
 
 	bench_samples_init(&plain, n * rounds);
 	bench_samples_init(&reg, n * rounds);
-	bench_rng_seed(&rng, 7);
+	zsm_rng_seed(&rng, 7);
 	for (int k = 0; k < rounds; k++) {
 		unsigned char *a = mmap(NULL, n * PG, PROT_READ | PROT_WRITE,
 					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -211,19 +211,19 @@ static void bench_cap(struct results *res, size_t ws, uint64_t ops)
 	struct zsr *r = region(ws * PG, cap * PG, true);
 	unsigned char *b = zsr_base(r);
 	unsigned char *ver = calloc(ws, 1);	/* 0 = corpus page i, 1 = corpus page i + ws */
-	struct bench_rng rng;
+	struct zsm_rng rng;
 	struct zsr_stats st;
 	double slack_min = 1e300;
 	bool exact = true;
 
-	bench_rng_seed(&rng, 11);
+	zsm_rng_seed(&rng, 11);
 	fill(r, ws, 0, 0);
 	for (uint64_t k = 0; k < ops; k++) {
 		/* a skewed pattern: 3/4 of the accesses to 1/8 of the pages */
-		size_t i = bench_rng_below(&rng, 4) ? bench_rng_below(&rng, ws / 8)
-						      : bench_rng_below(&rng, ws);
+		size_t i = zsm_rng_below(&rng, 4) ? zsm_rng_below(&rng, ws / 8)
+						      : zsm_rng_below(&rng, ws);
 
-		if (bench_rng_below(&rng, 4) == 0) {
+		if (zsm_rng_below(&rng, 4) == 0) {
 			ver[i] ^= 1;
 			memcpy(b + i * PG, cpage(i + ver[i] * ws), PG);
 		} else if (memcmp(b + i * PG, cpage(i + ver[i] * ws), PG) != 0) {
