@@ -50,3 +50,7 @@ print("| --- | --- | --- | --- |")
 for r in rows:
     print("| " + " | ".join(r) + " |")
 PY
+
+# Real programs under the launcher (tools/zsmem-run): OUTDIR/region_real.json + its table.
+echo
+"$root/bench/region/real.sh" "${quick[@]}" "$out"
