@@ -302,6 +302,8 @@ ZS_API int zram_write_page(struct zram *zram, uint32_t index, const void *page)
 	unsigned long handle, old;
 	uint32_t flags;
 
+	if (!zram || !page)	/* NULL rule: zsmem/zsmalloc.h */
+		return -EINVAL;
 	if (index >= zram->nr_pages) {
 		zsm_add_relaxed(&zram->stats.invalid_io, 1);
 		zsm_add_relaxed(&zram->stats.failed_writes, 1);
@@ -394,6 +396,8 @@ ZS_API int zram_write_partial(struct zram *zram, uint32_t index, uint32_t offset
 	uint32_t flags;
 	int ret;
 
+	if (!zram)		/* NULL rule (a NULL buf writes zeros) */
+		return -EINVAL;
 	if (index >= zram->nr_pages || offset > ZSM_PAGE_SIZE || len > ZSM_PAGE_SIZE - offset) {
 		zsm_add_relaxed(&zram->stats.invalid_io, 1);
 		zsm_add_relaxed(&zram->stats.failed_writes, 1);
@@ -458,6 +462,8 @@ ZS_API int64_t zram_get_extent(struct zram *zram, uint32_t index, uint32_t nr,
 	enum zram_extent_type first = ZRAM_EXTENT_EMPTY;
 	uint32_t n;
 
+	if (!zram || !type)	/* NULL rule */
+		return -EINVAL;
 	if (index >= zram->nr_pages || nr == 0)
 		return -EINVAL;
 	if (nr > zram->nr_pages - index)

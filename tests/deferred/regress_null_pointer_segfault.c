@@ -102,6 +102,8 @@ static void zram_null(void)
 	CHECK(zram_pool(NULL) == NULL && errno == EINVAL);
 	CHECK(zram_get_free_mode(NULL) == ZRAM_FREE_DEFAULT);
 	CHECK(zram_write_page(NULL, 0, page) == -EINVAL);
+	CHECK(zram_write_partial(NULL, 0, 0, page, 16) == -EINVAL);
+	CHECK(zram_get_extent(NULL, 0, 1, &(enum zram_extent_type){ ZRAM_EXTENT_EMPTY }) == -EINVAL);
 	CHECK(zram_read_page(NULL, 0, page) == -EINVAL);
 	CHECK(zram_discard(NULL, 0, 1) == -EINVAL);
 	zram_slot_free_notify(NULL, 0);
