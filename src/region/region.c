@@ -298,6 +298,31 @@ ZSR_API void zsr_wait_released(void)
 	pthread_mutex_unlock(&rel_lock);
 }
 
+/*
+ * Unmaps what is still the region's: every run of pages not GONE. A GONE page was
+ * unmapped or mremap'd away by the application (its event is processed: munmap and
+ * mremap return only once the handler read it, and the handler has been joined), so
+ * its address may hold an unrelated mapping by now: the kernel hands holes out to any
+ * later mmap (ThreadSanitizer's runtime put a thread's signal context in one and the
+ * old munmap of the whole original range took it away: SEGV in the next blocking
+ * call). Called with no other thread on the region.
+ */
+static void unmap_live(struct zsr *r)
+{
+	size_t i = 0, j;
+
+	while (i < r->nr_pages) {
+		if (r->pages[i].state == PS_GONE) {
+			i++;
+			continue;
+		}
+		for (j = i + 1; j < r->nr_pages && r->pages[j].state != PS_GONE; j++)
+			;
+		munmap(r->base + i * ZSR_PAGE, (j - i) * ZSR_PAGE);
+		i = j;
+	}
+}
+
 ZSR_API void zsr_destroy(struct zsr *r)
 {
 	pthread_t t;
@@ -319,7 +344,7 @@ ZSR_API void zsr_destroy(struct zsr *r)
 	 * below sends no event that nobody would read. */
 	close(r->uffd);
 	close(r->efd);
-	munmap(r->base, r->size);
+	unmap_live(r);
 
 	/* Every compressed copy goes through the deferred path (or zs_free). */
 	for (i = 0; i < r->nr_pages; i++) {
