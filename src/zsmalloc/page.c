@@ -756,7 +756,7 @@ int zs_prefault_start(struct zs_pool *pool)
 	if (!(pool->flags & ZS_POOL_PREFAULT))
 		return 0;
 	pthread_once(&zs_pf_once, zs_pf_register_atfork);
-	if (zs_fault() || pthread_create(&ps->pf_thread, NULL, zs_prefault_worker, pool))
+	if (zs_fault() || zs_thread_create(&ps->pf_thread, zs_prefault_worker, pool))
 		return -ENOMEM;
 	ps->pf_running = true;	/* before any zs_malloc: the pool is not published yet */
 	pthread_mutex_lock(&zs_pf_pools_lock);
