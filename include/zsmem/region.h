@@ -119,7 +119,9 @@ ZSR_API void *zsr_base(struct zsr *r);
 ZSR_API long zsr_reclaim(struct zsr *r, size_t bytes);
 ZSR_API void zsr_get_stats(struct zsr *r, struct zsr_stats *st);
 /*
- * Unmaps the region and frees every compressed copy. With deferred_free the copies are
+ * Unmaps what is still the region's (holes the application unmapped or mremap'd away,
+ * and any mapping it placed in them since, are left alone) and frees every compressed
+ * copy. With deferred_free the copies are
  * pushed to the deferred free path and the pool is torn down by a background thread:
  * the call returns before the memory is back (zsr_wait_released() waits for it).
  */
