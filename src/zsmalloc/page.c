@@ -707,7 +707,6 @@ static void *zs_prefault_worker(void *arg)
  */
 static pthread_mutex_t zs_pf_pools_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct zsm_list zs_pf_pools = { &zs_pf_pools, &zs_pf_pools };
-static pthread_once_t zs_pf_once = PTHREAD_ONCE_INIT;
 
 static void zs_pf_prepare(void)
 {
@@ -742,7 +741,13 @@ static void zs_pf_child(void)
 	pthread_mutex_unlock(&zs_pf_pools_lock);
 }
 
-static void zs_pf_register_atfork(void)
+/*
+ * Registered before every other fork handler of the library (zs_fork_register: 201,
+ * deferred: 202, zswap: 203), so its prepare runs last: taking ps->lock first would
+ * deadlock against a drain worker or the zspage-free thread that the later prepares
+ * wait for while it frees pages under that lock (regress_fork_prepare_deadlock_prefault).
+ */
+__attribute__((constructor(200))) static void zs_pf_register_atfork(void)
 {
 	pthread_atfork(zs_pf_prepare, zs_pf_parent, zs_pf_child);
 }
@@ -755,7 +760,6 @@ int zs_prefault_start(struct zs_pool *pool)
 	zsm_list_init(&ps->pf_node);
 	if (!(pool->flags & ZS_POOL_PREFAULT))
 		return 0;
-	pthread_once(&zs_pf_once, zs_pf_register_atfork);
 	if (zs_fault() || zs_thread_create(&ps->pf_thread, zs_prefault_worker, pool))
 		return -ENOMEM;
 	ps->pf_running = true;	/* before any zs_malloc: the pool is not published yet */
