@@ -551,7 +551,8 @@ static void zsd_fork_child(void)
 
 /*
  * Registered at load time, in a fixed order across the library's subsystems
- * (constructor priorities): zsmalloc's prefault thread (200), zsmalloc (201), the deferred framework (202), zswap (203).
+ * (constructor priorities): zsmalloc's prefault thread (200), zsmalloc (201), the
+ * deferred framework (202), zswap (203).
  * Prepare handlers run in the reverse order: zswap parks its shrinker (which may
  * flush deferred frees) before the framework quiesces, and the framework's drains
  * (which release zspages) finish before zsmalloc parks its zspage-free thread.
