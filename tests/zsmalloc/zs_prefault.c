@@ -98,8 +98,16 @@ int main(void)
 	f_pf = step_faults(pool);
 	/* The plain pool faults once per new page; the prefaulted one finds them backed. */
 	CHECKF(f_plain >= 8, "plain pool: %ld faults for ~10 new pages", f_plain);
+#ifndef ZSMEM_TSAN
 	CHECKF(f_pf <= 2, "prefault pool: %ld faults for ~10 new pages (plain: %ld)", f_pf,
 	       f_plain);
+#else
+	/* TSan maps the shadow of each application page on its first access, in the
+	 * accessing thread: the writer faults on shadow pages even when the prefault
+	 * thread backed the pool page (seen: 24 vs 47). Only "fewer than plain" holds. */
+	CHECKF(f_pf < f_plain, "prefault pool: %ld faults for ~10 new pages (plain: %ld)", f_pf,
+	       f_plain);
+#endif
 	for (i = 0; i < N + STEP; i += 101) {
 		unsigned char b[1300];
 
