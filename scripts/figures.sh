@@ -7,9 +7,10 @@
 # tools/zsbench/figures.sh): it writes OUTDIR/<name>.json and prints its markdown.
 # Output: out/figures/ (every JSON, figures.md = what was printed); FIGURES_OUT overrides.
 # --quick: seconds-long smoke runs on generated pages (CI runs it; no target is checked).
-# The full run makes its corpora when missing (/tmp or ZSMEM_CORPUS_DIR): 64 MiB of a
-# Python heap, 192 MiB each of a V8 (node) and a JVM heap; the runtimes' rows are
-# skipped when node or java is not installed.
+# The full run makes its corpora when missing (/tmp or ZSMEM_CORPUS_DIR): 64 and 192 MiB
+# of a Python heap (the 192 MiB one is the NBD disk's heap corpus), 192 MiB each of a
+# V8 (node) and a JVM heap; the runtimes' rows are skipped when node or java is not
+# installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -37,6 +38,8 @@ if [ ${#quick[@]} -eq 0 ]; then
 		[ -n "$make_corpus" ] || { echo "figures.sh: no make-corpus.sh found" >&2; exit 1; }
 		"$make_corpus" "$ZSMEM_CORPUS64" 64 >&2
 	fi
+	export ZSMEM_CORPUS=${ZSMEM_CORPUS:-$corpus_dir/corpus192.bin}
+	[ -s "$ZSMEM_CORPUS" ] || "$make_corpus" "$ZSMEM_CORPUS" 192 >&2
 	for rt in node java; do
 		var=ZSMEM_CORPUS_${rt^^}
 		f=${!var:-$corpus_dir/zsmem-corpus-$rt-192.bin}

@@ -63,8 +63,10 @@ if ob is not None:
           f"| {ob:.1f} / {g('objburst_push_wall_ns'):.1f} | <= 15 CPU |")
     print(f"| same objects, sync `zs_free` CPU / wall ns | {g('objburst_sync_cpu_ns'):.0f} / "
           f"{g('objburst_sync_wall_ns'):.0f}: push **{g('objburst_speedup_cpu'):.1f}x** cheaper in CPU | >= 20x |")
-    print(f"| object burst: fallbacks, spare pool high water (pages) | {g('objburst_fallbacks')}, "
-          f"{g('objburst_spare_high')} | 0 |")
+    pf = g('objburst_push_faults')
+    print(f"| object burst: fallbacks, spare pool high water (pages), page faults taken by the pusher "
+          f"| {g('objburst_fallbacks')}, {g('objburst_spare_high')}, "
+          f"{'-' if pf is None else f'{pf:.0f}'} | 0, -, - |")
 print(f"| lost values | {g('lost')} | 0 |")
 ao, ro = bs["alloc_order"], bs["random_order"]
 if ao and ro:

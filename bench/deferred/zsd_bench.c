@@ -194,6 +194,7 @@ static const struct zs_deferred_ops b_ops_free = { .push = b_push, .drain = b_dr
 struct objburst_result {
 	double push_cpu_ns, push_wall_ns;	/* per object, the pushing thread */
 	double sync_cpu_ns, sync_wall_ns;	/* per object, zs_free() */
+	double push_faults;			/* page faults the pushing thread took */
 	uint64_t fallbacks, floor, spare_high, spare_grown;
 	unsigned long n;
 	bool lost;
@@ -218,6 +219,15 @@ static unsigned long *ob_fill(struct zs_pool *pool, unsigned long n, uint64_t se
 	return h;
 }
 
+/* Page faults (minor and major) the calling thread has taken. */
+static uint64_t ob_thread_faults(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt;
+}
+
 /* One repetition: the deferred burst, then zs_free() of the same objects. */
 static struct objburst_result bench_objburst(unsigned int mult, uint64_t seed)
 {
@@ -226,7 +236,7 @@ static struct objburst_result bench_objburst(unsigned int mult, uint64_t seed)
 	struct zs_pool_stats ps;
 	struct zs_pool *pool = zs_create_pool("objburst");
 	unsigned long *h, i;
-	uint64_t c0, t0, d0 = __atomic_load_n(&b_drained, __ATOMIC_RELAXED);
+	uint64_t c0, t0, f0, d0 = __atomic_load_n(&b_drained, __ATOMIC_RELAXED);
 
 	if (!pool || zs_pool_enable_deferred_free(pool, &b_ops_free, pool))
 		abort();
@@ -234,6 +244,7 @@ static struct objburst_result bench_objburst(unsigned int mult, uint64_t seed)
 	r.floor = st.spare_pages;
 	r.n = (unsigned long)(mult ? mult : 1) * (r.floor ? r.floor : 1) * HANDLES_PER_PAGE;
 	h = ob_fill(pool, r.n, seed);
+	f0 = ob_thread_faults();
 	c0 = bench_thread_cpu_ns();
 	t0 = bench_now_ns();
 	for (i = 0; i < r.n; i++)
@@ -243,6 +254,7 @@ static struct objburst_result bench_objburst(unsigned int mult, uint64_t seed)
 		}
 	r.push_wall_ns = (double)(bench_now_ns() - t0) / (double)r.n;
 	r.push_cpu_ns = (double)(bench_thread_cpu_ns() - c0) / (double)r.n;
+	r.push_faults = (double)(ob_thread_faults() - f0);
 	zs_deferred_flush(pool);
 	zs_deferred_get_stats(pool, &st);
 	zs_pool_stats(pool, &ps);
@@ -274,7 +286,7 @@ static struct objburst_result bench_objburst(unsigned int mult, uint64_t seed)
 struct objburst_summary {
 	unsigned long n;
 	unsigned int mult, reps;
-	double pc[64], pw[64], sc[64], sw[64], ratio[64];
+	double pc[64], pw[64], sc[64], sw[64], ratio[64], pf[64];
 	uint64_t fb, high, grown, floor;
 };
 
@@ -289,6 +301,7 @@ static void objburst_json(struct bench_json *j, struct objburst_summary *o)
 	bench_json_dbl(j, "objburst_sync_cpu_ns", bench_median_d(o->sc, o->reps));
 	bench_json_dbl(j, "objburst_sync_wall_ns", bench_median_d(o->sw, o->reps));
 	bench_json_dbl(j, "objburst_speedup_cpu", bench_median_d(o->ratio, o->reps));
+	bench_json_dbl(j, "objburst_push_faults", bench_median_d(o->pf, o->reps));
 	bench_json_u64(j, "objburst_fallbacks", o->fb);
 	bench_json_u64(j, "objburst_spare_high", o->high);
 	bench_json_u64(j, "objburst_spare_grown", o->grown);
@@ -314,6 +327,7 @@ static bool run_objburst(unsigned int mult, unsigned int reps, struct objburst_s
 		sc[rep] = r.sync_cpu_ns;
 		sw[rep] = r.sync_wall_ns;
 		ratio[rep] = bench_ratio(r.sync_cpu_ns, r.push_cpu_ns);
+		o->pf[rep] = r.push_faults;
 		fb += r.fallbacks;
 		high = r.spare_high > high ? r.spare_high : high;
 		grown += r.spare_grown;
@@ -336,8 +350,9 @@ static bool run_objburst(unsigned int mult, unsigned int reps, struct objburst_s
 	bench_table_row(&t, (const char *const[]){ "zs_free (sync)",
 		bench_fmt(c1, sizeof(c1), "%.2f", bench_median_d(sc, reps)),
 		bench_fmt(c2, sizeof(c2), "%.2f", bench_median_d(sw, reps)), "-", "-", "-" });
-	printf("push vs sync, CPU of the freeing thread: %.1fx (median of per-rep ratios)\n\n",
-	       bench_median_d(ratio, reps));
+	printf("push vs sync, CPU of the freeing thread: %.1fx (median of per-rep ratios); "
+	       "page faults the pusher took: %.0f (median)\n\n",
+	       bench_median_d(ratio, reps), bench_median_d(o->pf, reps));
 	o->n = n;
 	o->mult = mult;
 	o->reps = reps;

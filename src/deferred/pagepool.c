@@ -21,6 +21,20 @@
 /* Defined here, the bottom of the file graph: every file of the framework counts in it. */
 _Thread_local unsigned int zsd_tls_busy __attribute__((tls_model("initial-exec")));
 
+/*
+ * Fault in [p, p + len) ahead of use. MADV_POPULATE_WRITE (Linux 5.14) does it in one
+ * call; where it is missing, a write to each page does the same, only slower.
+ */
+static void zsd_populate(void *p, size_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+	if (madvise(p, len, MADV_POPULATE_WRITE) == 0)
+		return;
+#endif
+	for (size_t off = 0; off < len; off += ZSM_PAGE_SIZE)
+		((volatile char *)p)[off] = 0;
+}
+
 uint64_t zsd_now_ns(void)
 {
 	struct timespec ts;
@@ -80,12 +94,10 @@ void zsd_wake_worker(struct zs_deferred *d)
 }
 
 /*
- * Under d->lock, with nr_grown already raised for it (below the ceiling, so a
- * descriptor is free): a grown page from the reserved region. No allocation, so the
- * page swap stays async-signal-safe; the page's memory is faulted in by its first
- * push, as a malloc'd page would be.
+ * Under d->lock: a cold descriptor (its page not faulted in, or madvised away), or
+ * NULL when every descriptor is in use, ready or being refilled.
  */
-static struct zsd_page *zsd_grow_get_locked(struct zs_deferred *d)
+static struct zsd_page *zsd_grow_cold_locked(struct zs_deferred *d)
 {
 	struct zsd_page *pg = d->grow_free;
 
@@ -93,12 +105,101 @@ static struct zsd_page *zsd_grow_get_locked(struct zs_deferred *d)
 		d->grow_free = pg->next;
 		return pg;
 	}
+	if (d->grow_used == d->nr_grow_max)
+		return NULL;
 	pg = &d->grow_desc[d->grow_used];
 	pg->mem = (char *)d->grow_mem + (size_t)d->grow_used * ZSM_PAGE_SIZE;
 	pg->kind = ZSD_WORK_PAGE;
 	pg->grown = true;
 	d->grow_used++;
 	return pg;
+}
+
+/*
+ * Under d->lock, below the ceiling: a grown page for a pusher whose spare stack ran
+ * dry. A refilled one if there is one; else a cold one, whose memory its first push
+ * faults in. No allocation either way, so the page swap stays async-signal-safe.
+ */
+static struct zsd_page *zsd_grow_get_locked(struct zs_deferred *d)
+{
+	struct zsd_page *pg = d->grow_ready;
+
+	if (pg) {
+		d->grow_ready = pg->next;
+		d->nr_ready--;
+		d->ready_taken++;
+		return pg;
+	}
+	return zsd_grow_cold_locked(d);
+}
+
+/* Pages a refill run faults in at most; ~1 us each with MADV_POPULATE_WRITE here. */
+#define ZSD_REFILL_BATCH 32u
+
+/*
+ * Under d->lock, from the page swap: should a worker refill? When a burst has eaten a
+ * quarter of the floor and the ready pages would not cover the rest of it: a push costs
+ * a few ns and fills a page in ~2 us, a refill run takes ~30 us plus a wake-up, so it
+ * must start while the floor still has a runway. Never in a fork child (no workers).
+ */
+static bool zsd_refill_due_locked(const struct zs_deferred *d)
+{
+	unsigned int low = d->nr_spare_cfg - d->nr_spare_cfg / 4;
+
+	return !d->refill_wanted && !d->nr_refilling && d->nr_started &&
+	       d->nr_spare + d->nr_ready < low &&
+	       d->nr_grown + d->nr_ready < d->nr_grow_max;
+}
+
+/*
+ * Worker, under d->lock (dropped while populating): fault in up to ZSD_REFILL_BATCH
+ * cold pages and put them on grow_ready. The descriptors are reserved in nr_refilling
+ * meanwhile, so neither a pusher nor the fork handler (zsd_workers_busy_locked) takes
+ * them in transit. Fresh descriptors are adjacent in the region: one madvise covers
+ * them; returned ones (grow_free) are populated one by one.
+ */
+void zsd_refill_locked(struct zs_deferred *d)
+{
+	struct zsd_page *list = NULL, *last = NULL, *pg;
+	unsigned int n = 0, fresh0 = d->grow_used, nfresh;
+
+	d->refill_wanted = false;
+	while (n < ZSD_REFILL_BATCH &&
+	       d->nr_grown + d->nr_ready + d->nr_refilling < d->nr_grow_max) {
+		pg = zsd_grow_cold_locked(d);
+		if (!pg)
+			break;
+		pg->next = list;
+		list = pg;
+		if (!last)
+			last = pg;
+		d->nr_refilling++;
+		n++;
+	}
+	if (!n)
+		return;
+	nfresh = d->grow_used - fresh0;
+	d->refills++;
+	zsd_unlock(d);
+
+	if (nfresh)
+		zsd_populate((char *)d->grow_mem + (size_t)fresh0 * ZSM_PAGE_SIZE,
+			     (size_t)nfresh * ZSM_PAGE_SIZE);
+	for (pg = list; pg; pg = pg->next) {
+		size_t i = (size_t)((char *)pg->mem - (char *)d->grow_mem) / ZSM_PAGE_SIZE;
+
+		if (i < fresh0)
+			zsd_populate(pg->mem, ZSM_PAGE_SIZE);
+	}
+
+	zsd_lock(d);
+	last->next = d->grow_ready;
+	d->grow_ready = list;
+	d->nr_ready += n;
+	d->nr_refilling -= n;
+	/* Still short of a floor's worth of pages: the burst goes on, so does the refill. */
+	d->refill_wanted = !d->stop && !d->fork_pending && d->nr_spare + d->nr_ready < d->nr_spare_cfg;
+	pthread_cond_broadcast(&d->done_cond);	/* a fork handler may wait for us */
 }
 
 /*
@@ -155,13 +256,17 @@ void zsd_slot_swap(struct zs_deferred *d, struct zsd_slot *s)
 	if (!pg) {
 		/* Remembered by the shrinker: the floor was not enough just now. */
 		d->spare_dry_ns = zsd_now_ns();
-		if (d->nr_spare_cfg + d->nr_grown < d->nr_spare_max) {
+		pg = zsd_grow_get_locked(d);	/* NULL at the ceiling */
+		if (pg) {
 			d->nr_grown++;
 			if (d->nr_grown > d->grown_high)
 				d->grown_high = d->nr_grown;
 			d->spare_grown++;
-			pg = zsd_grow_get_locked(d);
 		}
+	}
+	if (d->nr_grow_max && zsd_refill_due_locked(d)) {
+		d->refill_wanted = true;
+		s->wake = 1;	/* the worker is signalled once the slot is released */
 	}
 	zsd_unlock(d);
 	zsm_store_relaxed(&s->pg, pg);	/* peeked at by the shrinker */
