@@ -6,6 +6,7 @@
 # Each suite provides bench/<name>/figures.sh [--quick] OUTDIR (and the lab,
 # tools/zsbench/figures.sh): it writes OUTDIR/<name>.json and prints its markdown.
 # Output: out/figures/ (every JSON, figures.md = what was printed); FIGURES_OUT overrides.
+# Last, scripts/goals.py prints the open issues' goals against this run's JSON.
 # --quick: seconds-long smoke runs on generated pages (CI runs it; no target is checked).
 # The full run makes its corpora when missing (/tmp or ZSMEM_CORPUS_DIR): 64 and 192 MiB
 # of a Python heap (the 192 MiB one is the NBD disk's heap corpus), 192 MiB each of a
@@ -75,6 +76,8 @@ for s in bench/*/figures.sh tools/zsbench/figures.sh; do
 	echo | tee -a "$md"
 	echo "figures.sh: $s took $(( $(date +%s) - t0 )) s" >&2
 done
+# The open issues' goals, each row read off the JSON above (scripts/goals.py).
+{ echo "### Goals in this run"; echo; python3 scripts/goals.py "$out" "${quick[@]}"; } | tee -a "$md"
 echo "Load average at the end: $(load)." | tee -a "$md"
 rm -f "$out/.part" "$out/.err"
 exit $fail
