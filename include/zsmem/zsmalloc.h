@@ -160,6 +160,10 @@ struct zs_pool_stats {
 	unsigned long objs_used;	/* live objects */
 	unsigned long zspages;		/* zspages alive */
 	unsigned long meta_bytes;	/* allocator metadata outside the zspages (handles, descriptors) */
+	/* Parts of meta_bytes, and memory held beyond the zspages' pages: */
+	unsigned long meta_desc_bytes;	/* zspage descriptors (in use and free) */
+	unsigned long meta_handle_bytes; /* handle chunks and the classes' chunk tables */
+	unsigned long free_resident_pages; /* freed (or prefaulted) pages not given back yet */
 };
 ZS_API void zs_pool_stats(struct zs_pool *pool, struct zs_pool_stats *st);
 
