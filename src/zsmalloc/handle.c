@@ -9,7 +9,7 @@
  * foreign handle from ours: handle & ~4095 is the header. A free cell holds
  * (next free cell | 1); a live cell's bit 0 is clear, so a double free is visible.
  *
- * Chunks (1 KiB, carved by meta.c) are kept until the pool is destroyed (they are
+ * Chunks (512 bytes, carved by meta.c) are kept until the pool is destroyed (they are
  * metadata, reported in zs_pool_stats.meta_bytes). Each class numbers its chunks (class->chunk_tab), so a
  * slot header can name its handle in 32 bits: see zs_handle_tag() in zs_internal.h.
  */
@@ -70,7 +70,7 @@ struct zs_hchunk *zs_hchunk_alloc(struct zs_pool *pool, struct size_class *class
 /*
  * Called with class->lock held. -ENOMEM (the chunk table cannot grow) keeps chunk
  * for the next zs_hchunk_alloc (ps->free_chunks); the class is unchanged. Handle ids
- * have 31 bits: at most 2^24 chunks per class.
+ * have 31 bits: at most 2^(31 - ZS_HCHUNK_ID_SHIFT) chunks per class.
  */
 int zs_hchunk_add(struct zs_pool *pool, struct size_class *class, struct zs_hchunk *chunk)
 {

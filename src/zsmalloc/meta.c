@@ -13,10 +13,10 @@
  * another 1-2% in the allocator's own overhead: aligned_alloc(64, 104) takes a 128-byte
  * slot plus its header, aligned_alloc(4096, 4096) leaves fragments around every chunk.
  * Carving packs descriptors at 8-byte alignment, each as long as its class's zspages
- * need (48 bytes for a 1-page zspage instead of 128), and handle chunks as 1 KiB blocks
+ * need (48 bytes for a 1-page zspage instead of 128), and handle chunks as 512-byte blocks
  * (a class with few objects no longer holds a whole 4 KiB page of free cells).
  *
- * Two cursors, one per kind: descriptors are 8-aligned and handle chunks 1 KiB-aligned,
+ * Two cursors, one per kind: descriptors are 8-aligned and handle chunks 512-aligned,
  * and mixing them in one run would pad every chunk. Called with pool->pages.lock held
  * (a leaf lock); this file calls nothing else of the allocator, so it sits at the
  * bottom of the call graph (scripts/check-calls.sh). Fault injection (zs_fault) is the

@@ -2,7 +2,7 @@
 /*
  * The pool's own metadata (meta.c): descriptors are sized by their class's pages per
  * zspage (48 bytes for a huge, 1-page zspage) and recycled, not carved again; handle
- * chunks are 1 KiB and a class takes a new one every ZS_HCHUNK_CELLS handles; a chunk
+ * chunks are ZS_HCHUNK_SIZE (512) bytes and a class takes a new one every ZS_HCHUNK_CELLS handles; a chunk
  * whose class could not grow its chunk table (injected failure) is kept and used by
  * the next allocation, not lost. zs_pool_stats reports each part exactly.
  */
