@@ -68,7 +68,8 @@
  *     -> class->lock (mutex: lists, counters, slot free lists, handle free list,
  *                     zspage->inuse/freeobj/fullness)
  *       -> zspage->lock (reader count; compaction only ever try-locks it for write)
- *       -> pool->pages.lock (leaf: page stack and descriptor free list)
+ *       -> pool->pages.lock (leaf: page stack, descriptor free lists, metadata
+ *                            blocks and cursors, spare handle chunks)
  *   pool->defer.lock is a leaf.
  *
  *   Readers and writers (zs_obj_read/write/read_begin) take no class lock: they
