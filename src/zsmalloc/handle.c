@@ -9,8 +9,8 @@
  * foreign handle from ours: handle & ~4095 is the header. A free cell holds
  * (next free cell | 1); a live cell's bit 0 is clear, so a double free is visible.
  *
- * Chunks are kept until the pool is destroyed (they are metadata, reported in
- * zs_pool_stats.meta_bytes). Each class numbers its chunks (class->chunk_tab), so a
+ * Chunks (512 bytes, carved by meta.c) are kept until the pool is destroyed (they are
+ * metadata, reported in zs_pool_stats.meta_bytes). Each class numbers its chunks (class->chunk_tab), so a
  * slot header can name its handle in 32 bits: see zs_handle_tag() in zs_internal.h.
  */
 #include <errno.h>
@@ -35,10 +35,22 @@ void zs_die(const char *fmt, ...)
 
 struct zs_hchunk *zs_hchunk_alloc(struct zs_pool *pool, struct size_class *class)
 {
-	struct zs_hchunk *chunk;
+	struct zs_pagesrc *ps = &pool->pages;
+	struct zs_hchunk *chunk = NULL;
 	size_t i;
 
-	chunk = zs_fault() ? NULL : aligned_alloc(ZS_HCHUNK_SIZE, ZS_HCHUNK_SIZE);
+	pthread_mutex_lock(&ps->lock);
+	if (ps->free_chunks) {
+		chunk = ps->free_chunks;
+		ps->free_chunks = chunk->next;
+	} else if (!zs_fault()) {
+		chunk = zs_meta_carve(pool, &ps->chunk_cur, ZS_HCHUNK_SIZE, ZS_HCHUNK_SIZE);
+		if (chunk) {
+			zsm_add_relaxed(&pool->meta_bytes, ZS_HCHUNK_SIZE);
+			zsm_add_relaxed(&ps->chunk_bytes, ZS_HCHUNK_SIZE);
+		}
+	}
+	pthread_mutex_unlock(&ps->lock);
 	if (!chunk)
 		return NULL;
 	chunk->magic = ZS_HCHUNK_MAGIC;
@@ -52,13 +64,13 @@ struct zs_hchunk *zs_hchunk_alloc(struct zs_pool *pool, struct size_class *class
 
 		zsm_init(&chunk->cell[i], next | ZS_CELL_FREE);
 	}
-	zsm_add_relaxed(&pool->meta_bytes, ZS_HCHUNK_SIZE);
 	return chunk;
 }
 
 /*
- * Called with class->lock held. -ENOMEM (the chunk table cannot grow) frees chunk;
- * the class is unchanged. Handle ids have 31 bits: at most 2^22 chunks per class.
+ * Called with class->lock held. -ENOMEM (the chunk table cannot grow) keeps chunk
+ * for the next zs_hchunk_alloc (ps->free_chunks); the class is unchanged. Handle ids
+ * have 31 bits: at most 2^(31 - ZS_HCHUNK_ID_SHIFT) chunks per class.
  */
 int zs_hchunk_add(struct zs_pool *pool, struct size_class *class, struct zs_hchunk *chunk)
 {
@@ -69,8 +81,11 @@ int zs_hchunk_add(struct zs_pool *pool, struct size_class *class, struct zs_hchu
 		if (cap <= (1ul << (31 - ZS_HCHUNK_ID_SHIFT)) && !zs_fault())
 			tab = realloc(class->chunk_tab, cap * sizeof(*tab));
 		if (!tab) {
-			zsm_sub_relaxed(&pool->meta_bytes, ZS_HCHUNK_SIZE);
-			free(chunk);
+			/* class->lock, then the leaf ps->lock: the documented order. */
+			pthread_mutex_lock(&pool->pages.lock);
+			chunk->next = pool->pages.free_chunks;
+			pool->pages.free_chunks = chunk;
+			pthread_mutex_unlock(&pool->pages.lock);
 			return -ENOMEM;
 		}
 		zsm_add_relaxed(&pool->meta_bytes, (cap - class->chunk_cap) * sizeof(*tab));
@@ -93,12 +108,11 @@ void zs_hchunks_destroy(struct zs_pool *pool, struct size_class *class)
 {
 	struct zs_hchunk *c;
 
+	/* The chunks themselves go with the metadata blocks (zs_meta_destroy). */
 	(void)pool;
-	while ((c = class->chunks)) {
-		class->chunks = c->next;
+	for (c = class->chunks; c; c = c->next)
 		c->magic = 0;
-		free(c);
-	}
+	class->chunks = NULL;
 	class->free_cells = NULL;
 	class->nr_chunks = 0;
 	free(class->chunk_tab);

@@ -75,14 +75,14 @@ bool zs_fault(void)
 int zs_pagesrc_init(struct zs_pool *pool)
 {
 	struct zs_pagesrc *ps = &pool->pages;
-	size_t sz = sizeof(struct zspage) + pool->chain * sizeof(uintptr_t);
+	unsigned int n;
 
 	memset(ps, 0, sizeof(*ps));
 	ps->pidfd = -1;
 	pthread_mutex_init(&ps->lock, NULL);
 	pthread_cond_init(&ps->flushed, NULL);
-	zsm_list_init(&ps->free_descs);
-	ps->desc_size = (sz + ZS_DESC_ALIGN - 1) & ~(size_t)(ZS_DESC_ALIGN - 1);
+	for (n = 0; n <= ZS_MAX_CHAIN; n++)
+		zsm_list_init(&ps->free_descs[n]);
 	ps->dirty = zs_fault() ? NULL : malloc(3 * ZS_DIRTY_MAX * sizeof(uintptr_t));
 	if (!ps->dirty)
 		return -ENOMEM;
@@ -109,12 +109,7 @@ void zs_pagesrc_destroy(struct zs_pool *pool)
 		munmap(r->addr, r->len);
 		free(r);
 	}
-	while (!zsm_list_empty(&ps->free_descs)) {
-		struct zsm_list *n = ps->free_descs.next;
-
-		zsm_list_del(n);
-		free(zsm_container_of(n, struct zspage, node));
-	}
+	/* Descriptors live in the metadata blocks: zs_meta_destroy() unmaps them. */
 	free(ps->stack);
 	free(ps->dirty < ps->spare ? ps->dirty : ps->spare);
 	if (ps->pidfd >= 0)
@@ -466,39 +461,43 @@ void zs_pages_clean(struct zs_pool *pool, const uintptr_t *pages, unsigned int n
 	zs_pages_dontneed(&pool->pages, addr, n, NULL);
 }
 
-struct zspage *zs_desc_get(struct zs_pool *pool)
+/*
+ * A descriptor for a zspage of npages pages: a released one of that size, else one
+ * carved from the metadata blocks (meta.c). Sized per page count, so a 1-page zspage
+ * (the huge class) costs 48 bytes and not the chain's longest.
+ */
+struct zspage *zs_desc_get(struct zs_pool *pool, unsigned int npages)
 {
 	struct zs_pagesrc *ps = &pool->pages;
+	size_t size = zs_desc_size(npages);
 	struct zspage *zp = NULL;
 
 	pthread_mutex_lock(&ps->lock);
-	if (!zsm_list_empty(&ps->free_descs)) {
-		zp = zsm_container_of(ps->free_descs.next, struct zspage, node);
+	if (!zsm_list_empty(&ps->free_descs[npages])) {
+		zp = zsm_container_of(ps->free_descs[npages].next, struct zspage, node);
 		zsm_list_del(&zp->node);
+	} else if (!zs_fault()) {
+		zp = zs_meta_carve(pool, &ps->desc_cur, size, ZS_DESC_ALIGN);
 	}
 	pthread_mutex_unlock(&ps->lock);
-	if (zp)
+	if (!zp || zp->nr_held)		/* recycled (nr_held == npages): all set up */
 		return zp;
-	zp = zs_fault() ? NULL : aligned_alloc(ZS_DESC_ALIGN, ps->desc_size);
-	if (!zp)
-		return NULL;
-	if ((uintptr_t)zp >> 47) {	/* the location encoding needs a 47-bit address */
-		free(zp);
-		return NULL;
-	}
-	memset(zp, 0, ps->desc_size);
+	memset(zp, 0, size);
 	zsm_init(&zp->lock, 0);	/* the only initialisation the lock ever gets */
 	zsm_list_init(&zp->node);
-	zsm_add_relaxed(&pool->meta_bytes, ps->desc_size);
+	zp->nr_held = (uint8_t)npages;	/* its size, for zs_desc_put */
+	zsm_add_relaxed(&pool->meta_bytes, size);
+	zsm_add_relaxed(&ps->desc_bytes, size);
 	return zp;
 }
 
+/* zp->nr_held names its size: its free list. */
 void zs_desc_put(struct zs_pool *pool, struct zspage *zp)
 {
 	struct zs_pagesrc *ps = &pool->pages;
 
 	pthread_mutex_lock(&ps->lock);
-	zsm_list_add(&zp->node, &ps->free_descs);
+	zsm_list_add(&zp->node, &ps->free_descs[zp->nr_held]);
 	pthread_mutex_unlock(&ps->lock);
 }
 
@@ -556,7 +555,8 @@ static void zs_zspage_free_list(struct zs_pool *pool, struct zsm_list *list)
 	while (!zsm_list_empty(list)) {
 		n = list->next;
 		zsm_list_del(n);
-		zsm_list_add(n, &ps->free_descs);
+		zsm_list_add(n, &ps->free_descs[zsm_container_of(n, struct zspage,
+								 node)->nr_held]);
 	}
 	pthread_mutex_unlock(&ps->lock);
 	zsm_sub_relaxed(&pool->total_pages, total);

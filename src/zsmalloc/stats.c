@@ -62,11 +62,17 @@ ZS_API void zs_pool_stats(struct zs_pool *pool, struct zs_pool_stats *st)
 		st->objs_allocated += class->obj_allocated;
 		st->objs_used += class->obj_used;
 		st->zspages += class->zspages;
+		st->meta_handle_bytes += class->chunk_cap * sizeof(*class->chunk_tab);
 		pthread_mutex_unlock(&class->lock);
 	}
 	st->total_pages = zsm_load_relaxed(&pool->total_pages);
 	st->pages_compacted = zsm_load_relaxed(&pool->pages_compacted);
 	st->meta_bytes = zsm_load_relaxed(&pool->meta_bytes);
+	st->meta_desc_bytes = zsm_load_relaxed(&pool->pages.desc_bytes);
+	st->meta_handle_bytes += zsm_load_relaxed(&pool->pages.chunk_bytes);
+	pthread_mutex_lock(&pool->pages.lock);
+	st->free_resident_pages = pool->pages.nr_dirty;
+	pthread_mutex_unlock(&pool->pages.lock);
 }
 
 ZS_API void zs_print_stats(struct zs_pool *pool, FILE *out)

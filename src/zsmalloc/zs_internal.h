@@ -11,28 +11,31 @@
  *     size_class[255] ----------> struct size_class (merged slots share one)
  *     classes[nr_classes]         the distinct classes, smallest first
  *     pages                       struct zs_pagesrc: mmap'd regions, a stack of free
- *                                 page addresses, a free list of zspage descriptors
+ *                                 page addresses, free lists of zspage descriptors
+ *                                 (one per page count), the metadata blocks (meta.c)
  *     defer                       background release of emptied zspages (flag)
  *
  *   struct size_class
  *     fullness_list[12] --------> struct zspage <-> struct zspage <-> ...
  *     free_cells ---------------> handle cell -> handle cell -> ... (in handle chunks)
- *     chunks -------------------> struct zs_hchunk -> ... (4 KiB, 508 cells each)
+ *     chunks -------------------> struct zs_hchunk -> ... (512 bytes, 60 cells each)
  *
- *   struct zspage (descriptor, malloc'd, type-stable: reused, never freed before
- *                  the pool is destroyed)
+ *   struct zspage (descriptor, carved from the pool's metadata blocks (meta.c),
+ *                  type-stable: reused by zspages of as many pages, never freed
+ *                  before the pool is destroyed; 8-aligned, zs_desc_size(n) bytes
+ *                  for a class of n pages per zspage)
  *     page[k] = address of the k-th 4 KiB page | offset of the first object in it,
  *               for the nr_pages pages populated so far (see "Elastic zspages")
  *
  *   a handle is the address of an 8-byte cell in a handle chunk; the cell holds
  *   the object's location:
  *
- *     63              23 22  20 19       12 11          1   0
- *     [ zspage >> 6     ][ 0  ][ class idx ][ obj index  ][ 0 ]
+ *     63                     20 19       12 11          1   0
+ *     [ zspage >> 3             ][ class idx ][ obj index  ][ 0 ]
  *
  *   a free cell holds (next free cell | 1).
  *
- *   a handle id (32 bits) names a cell within its class: (chunk number << 9) | cell
+ *   a handle id (32 bits) names a cell within its class: (chunk number << 6) | cell
  *   index in the chunk; class->chunk_tab[chunk number] is the chunk.
  *
  *   slot layout (non-huge classes): slot i starts at byte i * size of the zspage's
@@ -65,7 +68,8 @@
  *     -> class->lock (mutex: lists, counters, slot free lists, handle free list,
  *                     zspage->inuse/freeobj/fullness)
  *       -> zspage->lock (reader count; compaction only ever try-locks it for write)
- *       -> pool->pages.lock (leaf: page stack and descriptor free list)
+ *       -> pool->pages.lock (leaf: page stack, descriptor free lists, metadata
+ *                            blocks and cursors, spare handle chunks)
  *   pool->defer.lock is a leaf.
  *
  *   Readers and writers (zs_obj_read/write/read_begin) take no class lock: they
@@ -111,7 +115,8 @@ _Static_assert(ZS_PAGE_SIZE == ZSM_PAGE_SIZE, "the public page size is the libra
 #define ZS_FULLNESS_EMPTY	0
 #define ZS_FULLNESS_FULL	(ZS_NR_FULLNESS - 1)
 #define ZS_REGION_PAGES		256u	/* pages per mmap of the page source (1 MiB) */
-#define ZS_DESC_ALIGN		64u
+#define ZS_DESC_ALIGN		8u	/* see the location encoding below */
+#define ZS_META_BLOCK		(256u << 10)	/* bytes per metadata block (meta.c) */
 #define ZS_DIRTY_MAX		512u	/* freed pages kept resident before a madvise */
 #define ZS_PREFAULT_LOW		16u	/* ZS_POOL_PREFAULT: refill below this many resident */
 #define ZS_PREFAULT_HIGH	48u	/* ... free pages, up to this many */
@@ -145,6 +150,12 @@ struct zspage {
 	unsigned long huge_handle;	/* huge classes: the handle of the one object */
 	uintptr_t page[];		/* page address | first object offset */
 };
+
+/* Bytes of a descriptor for zspages of n pages (a multiple of ZS_DESC_ALIGN). */
+static inline size_t zs_desc_size(unsigned int n)
+{
+	return offsetof(struct zspage, page) + (size_t)n * sizeof(uintptr_t);
+}
 
 static inline void *zs_page_addr(const struct zspage *zp, unsigned int k)
 {
@@ -198,8 +209,13 @@ static inline void zs_zspage_write_unlock(struct zspage *zp)
 #define ZS_LOC_IDX_MASK		0x7ffUL		/* 11 bits: up to 2048 objects */
 #define ZS_LOC_CLASS_SHIFT	12
 #define ZS_LOC_CLASS_MASK	0xffUL
-#define ZS_LOC_PTR_SHIFT	17		/* zspage (64-aligned, < 2^47) << 17 */
+#define ZS_LOC_PTR_SHIFT	17		/* zspage (8-aligned, < 2^47) << 17 */
 #define ZS_CELL_FREE		1UL
+
+/* The zspage's low bits, zero by its alignment, are where the class bits end. */
+_Static_assert(ZS_LOC_CLASS_SHIFT + 8 <= ZS_LOC_PTR_SHIFT + 3 && ZS_DESC_ALIGN >= 8 &&
+	       ZS_LOC_CLASS_MASK == 0xff, "class index bits overlap the zspage address");
+_Static_assert(ZS_NR_SIZE_SLOTS <= ZS_LOC_CLASS_MASK + 1, "class index fits its field");
 
 static inline unsigned long zs_loc_encode(const struct zspage *zp, unsigned int idx,
 					  unsigned int class_idx)
@@ -230,9 +246,15 @@ static inline unsigned long *zs_cell(unsigned long handle)
 }
 
 #define ZS_HCHUNK_MAGIC		0x7a73686e646c6521UL	/* "zshndle!" */
-#define ZS_HCHUNK_SIZE		4096u
+#define ZS_HCHUNK_SIZE		512u
 
-/* A 4 KiB-aligned chunk of handle cells; cells follow the header. */
+/*
+ * A 512-byte-aligned chunk of handle cells (carved by meta.c); cells follow the header.
+ * 512 bytes and not a page: every class in use holds one partly used chunk, and with
+ * ~100 classes whole pages of them were 2% of a 19 MiB pool's data (1 KiB chunks:
+ * 1.08% handles in all, 512 bytes: 0.87%; the header is 6% of a chunk, a refill every
+ * 60 handles of a class costs no measurable time).
+ */
 struct zs_hchunk {
 	unsigned long magic;		/* ZS_HCHUNK_MAGIC */
 	struct zs_pool *pool;
@@ -277,6 +299,10 @@ struct size_class {
 	unsigned long chunk_cap;
 } __attribute__((aligned(64)));
 
+struct zs_meta_cursor {
+	uintptr_t next, end;		/* the unused part of the current block */
+};
+
 /*
  * Free pages and descriptors.
  *   nr + nr_dirty + (pages being flushed) <= mapped <= cap
@@ -285,6 +311,9 @@ struct size_class {
  *   stack[0..sorted) is in descending address order (the rest: pushed since), sorted <= nr
  *   dirty[] holds freed pages still resident, nr_dirty <= ZS_DIRTY_MAX
  *   (with ZS_POOL_PREFAULT also pages faulted in ahead of need, at most ZS_PREFAULT_HIGH)
+ *   free_descs[n] holds released descriptors of zs_desc_size(n) bytes (nr_held == n)
+ *   desc_cur, chunk_cur carve from blocks on meta_blocks; free_chunks: chunks carved
+ *   and not owned by a class (a class's chunk table could not grow), linked by next
  */
 struct zs_pagesrc {
 	pthread_mutex_t lock;
@@ -296,8 +325,11 @@ struct zs_pagesrc {
 	bool flushing;
 	pthread_cond_t flushed;		/* signalled when flushing goes false */
 	struct zs_region *regions;
-	struct zsm_list free_descs;
-	size_t desc_size;
+	struct zsm_list free_descs[ZS_MAX_CHAIN + 1];
+	struct zs_region *meta_blocks;
+	struct zs_meta_cursor desc_cur, chunk_cur;
+	struct zs_hchunk *free_chunks;
+	unsigned long desc_bytes, chunk_bytes;	/* atomic counters: carved so far */
 	int pidfd;			/* our own pidfd for process_madvise, or -1 */
 	pid_t pid;			/* the process pidfd names (a forked child differs) */
 	bool pidfd_ok;		/* atomic: process_madvise(MADV_DONTNEED) works */
@@ -401,7 +433,8 @@ static inline uint32_t *zs_slot_word(const struct size_class *class,
 	return (uint32_t *)zs_slot_addr(class, zp, idx);
 }
 
-#define ZS_HCHUNK_ID_SHIFT	9	/* cells per chunk < 512 */
+#define ZS_HCHUNK_ID_SHIFT	6	/* cells per chunk < 64 */
+_Static_assert(ZS_HCHUNK_CELLS < (1u << ZS_HCHUNK_ID_SHIFT), "cell index fits its field");
 
 /* The header word of an allocated slot holding handle's object. */
 static inline uint32_t zs_handle_tag(unsigned long handle)
@@ -433,7 +466,7 @@ void zs_pages_put(struct zs_pool *pool, const uintptr_t *pages, unsigned int n);
 void zs_pages_clean(struct zs_pool *pool, const uintptr_t *pages, unsigned int n);
 void zs_pages_prefer_dirty(struct zs_pool *pool, uintptr_t *pages, unsigned int n);
 void zs_pages_flush(struct zs_pool *pool);
-struct zspage *zs_desc_get(struct zs_pool *pool);
+struct zspage *zs_desc_get(struct zs_pool *pool, unsigned int npages);
 void zs_desc_put(struct zs_pool *pool, struct zspage *zp);
 int zs_prefault_start(struct zs_pool *pool);
 void zs_prefault_stop(struct zs_pool *pool);
@@ -442,6 +475,11 @@ void zs_defer_stop(struct zs_pool *pool);
 void zs_defer_release_orphans(struct zs_pool *pool);
 void zs_zspage_release_list(struct zs_pool *pool, struct zsm_list *list);
 void zs_zspage_release(struct zs_pool *pool, struct zspage *zp);
+
+/* meta.c */
+void *zs_meta_carve(struct zs_pool *pool, struct zs_meta_cursor *cur, size_t size,
+		    size_t align);
+void zs_meta_destroy(struct zs_pool *pool);
 
 /* handle.c */
 struct zs_hchunk *zs_hchunk_alloc(struct zs_pool *pool, struct size_class *class);

@@ -234,7 +234,7 @@ void zs_copy_in(const struct size_class *class, const struct zspage *zp, unsigne
 static struct zspage *zs_zspage_create(struct zs_pool *pool, struct size_class *class)
 {
 	unsigned int n = class->pages_per_zspage, k;
-	struct zspage *zp = zs_desc_get(pool);
+	struct zspage *zp = zs_desc_get(pool, n);	/* nr_held == n */
 
 	if (!zp)
 		return NULL;
@@ -248,7 +248,6 @@ static struct zspage *zs_zspage_create(struct zs_pool *pool, struct size_class *
 	if (class->hdr)
 		ASAN_POISON_MEMORY_REGION(zs_page_addr(zp, 0), ZSM_PAGE_SIZE);
 #endif
-	zp->nr_held = (uint8_t)n;
 	zp->nr_pages = 1;
 	zp->class_idx = (uint8_t)class->index;
 	zp->inuse = 0;
@@ -343,17 +342,13 @@ ZS_API void zs_destroy_pool(struct zs_pool *pool)
 	for (i = 0; i < pool->nr_classes; i++) {
 		struct size_class *class = &pool->classes[i];
 
-		for (g = 0; g < ZS_NR_FULLNESS; g++) {
-			while (!zsm_list_empty(&class->fullness_list[g])) {
-				struct zsm_list *n = class->fullness_list[g].next;
-
-				zsm_list_del(n);
-				free(zsm_container_of(n, struct zspage, node));
-			}
-		}
+		/* Descriptors and handle chunks go with the metadata blocks, below. */
+		for (g = 0; g < ZS_NR_FULLNESS; g++)
+			zsm_list_init(&class->fullness_list[g]);
 		zs_hchunks_destroy(pool, class);
 	}
 	zs_pagesrc_destroy(pool);	/* unmaps every region */
+	zs_meta_destroy(pool);
 	pthread_rwlock_destroy(&pool->legacy_lock);
 	zs_classes_destroy(pool);
 	free(pool->name);

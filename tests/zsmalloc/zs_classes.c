@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The class table: distinct class counts and huge thresholds for chains 4, 8, 16;
- * chain sizes outside 4..16 and unknown flags are rejected with EINVAL. */
+ * every slot's class costs at most 16 bytes per object more than the slot's own
+ * geometry would (the merge slack, classes.c); chain sizes outside 4..16 and unknown
+ * flags are rejected with EINVAL. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -21,7 +23,7 @@ static void check_chain(unsigned int chain, unsigned int want_classes, size_t wa
 	       zs_huge_class_size(pool), want_huge);
 	for (i = 0; i < n; i++) {
 		CHECK(rows[i].size == 32 + 16 * rows[i].index);
-		CHECK(rows[i].pages_per_zspage >= 1 && rows[i].pages_per_zspage <= (chain ? chain : 8));
+		CHECK(rows[i].pages_per_zspage >= 1 && rows[i].pages_per_zspage <= (chain ? chain : ZS_DEFAULT_CHAIN));
 		CHECK(rows[i].objs_per_zspage == rows[i].pages_per_zspage * 4096 / rows[i].size);
 		if (i) {
 			CHECK(rows[i].size > rows[i - 1].size);
@@ -30,6 +32,30 @@ static void check_chain(unsigned int chain, unsigned int want_classes, size_t wa
 		}
 	}
 	CHECK(rows[0].size == 32 && rows[n - 1].size == 4096);
+	/* Each multi-object slot: the class its requests land in, against its own best. */
+	for (unsigned int size = 32; size + 16 < zs_huge_class_size(pool) + 8; size += 16) {
+		unsigned int c = chain ? chain : ZS_DEFAULT_CHAIN, best = 1, k, objs;
+		unsigned long h = zs_malloc(pool, size - 4);
+		const struct zs_class_stats *r = NULL;
+
+		for (k = 2; k <= c; k++)
+			if ((k * 4096) % size < (best * 4096) % size)
+				best = k;
+		objs = best * 4096 / size;
+		CHECK(h);
+		for (i = 0; i < n; i++)
+			if (rows[i].index == zs_handle_class(pool, h))
+				r = &rows[i];
+		CHECK(r && r->size >= size);
+		if (objs > 1)
+			CHECKF((unsigned long)r->pages_per_zspage * 4096 * objs <=
+			       (unsigned long)best * 4096 * r->objs_per_zspage +
+			       16ul * objs * r->objs_per_zspage,
+			       "chain %u: slot %u (%u pages, %u objs) in class %u (%u, %u)", c,
+			       size, best, objs, r->size, r->pages_per_zspage,
+			       r->objs_per_zspage);
+		zs_free(pool, h);
+	}
 	CHECK(rows[n - 1].pages_per_zspage == 1 && rows[n - 1].objs_per_zspage == 1);
 	zs_destroy_pool(pool);
 }
@@ -39,10 +65,11 @@ int main(void)
 	struct zs_pool_config bad = { .chain_size = 3 };
 	struct zs_pool *pool;
 
-	check_chain(8, 119, 3625);
-	check_chain(0, 119, 3625);	/* 0 = default chain 8 */
-	check_chain(4, 69, 3257);
-	check_chain(16, 192, 3833);
+	/* The kernel's rule alone (same geometry) gives 119, 119, 69, 192 classes. */
+	check_chain(8, 92, 3625);
+	check_chain(0, 128, 3833);	/* 0 = the default chain, 16 */
+	check_chain(4, 55, 3257);
+	check_chain(16, 128, 3833);
 
 	errno = 0;
 	CHECK(!zs_create_pool_ex("bad", &bad) && errno == EINVAL);
