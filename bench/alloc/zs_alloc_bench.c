@@ -4,18 +4,16 @@
  *
  * Every page of a corpus (or of the built-in generator) is compressed with lz4 the way
  * zram would store it: same-filled pages are skipped (zram keeps them as one word), pages
- * that do not shrink below the huge class (3833 bytes with the default chain of 16) are
+ * that do not shrink below the huge class (3625 bytes with the default chain of 8) are
  * stored raw as 4096 bytes. Each stored page becomes one object, allocated and filled in
  * page order; then a random half is freed; then the allocator is asked to give memory
  * back (zs_compact for zsmalloc; malloc_trim(0) for glibc, arena purge for jemalloc,
  * mi_collect(true) for mimalloc: malloc cannot move live objects, so that is the
  * best any of them can do).
  *
- * Two zsmalloc pools run: "zsmalloc" with the default chain (ZS_DEFAULT_CHAIN, now 16
- * pages per zspage) and "zsmalloc-c16" with the longest chain a pool accepts (16; as
- * the kernel's CONFIG_ZSMALLOC_CHAIN_SIZE, a creation-time setting): the same table
- * today, kept so that the rows stay comparable with older runs. They store the same
- * objects.
+ * Two zsmalloc pools run: "zsmalloc" with the default chain of 8 pages per zspage
+ * and "zsmalloc-c16" with the longest chain a pool accepts (16; as the kernel's
+ * CONFIG_ZSMALLOC_CHAIN_SIZE, a creation-time setting). They store the same objects.
  *
  * Memory held / compressed bytes live is reported after each step:
  *   zsmalloc: pool pages * 4096 (the kernel's mem_used_total) and the RSS delta;

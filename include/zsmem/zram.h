@@ -91,7 +91,7 @@ struct zram_config {
 	/*
 	 * Passed to zs_create_pool_ex(): ZS_POOL_DEFER_ZSPAGE_FREE (a partial fix the lab
 	 * compares; the lab's legacy-lock baseline is in zsmem/lab.h), and the zspage
-	 * chain size (0 = ZS_DEFAULT_CHAIN, 16).
+	 * chain size (0 = 8).
 	 */
 	unsigned int zs_pool_flags;
 	unsigned int zs_chain_size;

@@ -61,7 +61,7 @@ extern "C" {
 #define ZS_MAX_ALLOC_SIZE	4096u	/* larger requests fail with ENOSPC */
 #define ZS_MIN_CHAIN		4u	/* pages per zspage: configurable range */
 #define ZS_MAX_CHAIN		16u
-#define ZS_DEFAULT_CHAIN	16u
+#define ZS_DEFAULT_CHAIN	8u
 #define ZS_NR_FULLNESS		12	/* empty, 0-9%, 10-19%, ..., 90-99%, full */
 #define ZS_NR_SIZE_SLOTS	255	/* (4096 - 32) / 16 + 1 size slots before merging */
 #define ZS_OBJ_HEADER_SIZE	4u	/* in-slot bytes per object, huge class excepted */
@@ -89,7 +89,7 @@ enum zs_pool_flags {
 };
 
 struct zs_pool_config {
-	unsigned int chain_size;	/* max pages per zspage, 4..16; 0 = ZS_DEFAULT_CHAIN (16) */
+	unsigned int chain_size;	/* max pages per zspage, 4..16; 0 = 8 */
 	unsigned int flags;		/* enum zs_pool_flags */
 };
 

@@ -14,7 +14,7 @@
 #include "zsmalloc/zs_internal.h"
 #include "zsmem_test.h"
 
-#define LEN	2100	/* several pages per zspage (chain 8: class 2176, 8 pages, 15 objects) */
+#define LEN	2100	/* class 2176 with chain 8: 8 pages, 15 objects per zspage */
 
 static unsigned long pages_for(unsigned long objs, unsigned int size, unsigned int ppz,
 			       unsigned int opz)
