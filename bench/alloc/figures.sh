@@ -20,12 +20,12 @@ run() {	# label, zs_alloc_bench args...
 	echo "$label" >>"$tmp/labels"
 }
 if [ $quick = 1 ]; then
-	run generator -m 4 -a zsmalloc,zsmalloc-c16,glibc
+	run generator -m 4 -a zsmalloc,zsmalloc-c16,zsmalloc-dense,glibc
 else
-	run python192 -c "${ZSMEM_CORPUS64:?set ZSMEM_CORPUS64}" -m 192
-	[ -n "${ZSMEM_CORPUS_NODE:-}" ] && run node192 -c "$ZSMEM_CORPUS_NODE" -m 192 -a zsmalloc,zsmalloc-c16
-	[ -n "${ZSMEM_CORPUS_JAVA:-}" ] && run java192 -c "$ZSMEM_CORPUS_JAVA" -m 192 -a zsmalloc,zsmalloc-c16
-	run python64 -c "$ZSMEM_CORPUS64" -a zsmalloc,zsmalloc-c16
+	run python192 -c "${ZSMEM_CORPUS:-${ZSMEM_CORPUS64:?set ZSMEM_CORPUS64}}" -m 192
+	[ -n "${ZSMEM_CORPUS_NODE:-}" ] && run node192 -c "$ZSMEM_CORPUS_NODE" -m 192 -a zsmalloc,zsmalloc-c16,zsmalloc-dense
+	[ -n "${ZSMEM_CORPUS_JAVA:-}" ] && run java192 -c "$ZSMEM_CORPUS_JAVA" -m 192 -a zsmalloc,zsmalloc-c16,zsmalloc-dense
+	run python64 -c "$ZSMEM_CORPUS64" -a zsmalloc,zsmalloc-c16,zsmalloc-dense
 fi
 python3 - "$tmp" "$out/alloc.json" <<'PY'
 import json, sys

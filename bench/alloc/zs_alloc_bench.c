@@ -13,7 +13,9 @@
  *
  * Two zsmalloc pools run: "zsmalloc" with the default chain of 8 pages per zspage
  * and "zsmalloc-c16" with the longest chain a pool accepts (16; as the kernel's
- * CONFIG_ZSMALLOC_CHAIN_SIZE, a creation-time setting). They store the same objects.
+ * CONFIG_ZSMALLOC_CHAIN_SIZE, a creation-time setting), both with the kernel's class
+ * table; "zsmalloc-dense" is chain 16 with ZS_POOL_DENSE_CLASSES (the class merge
+ * slack). They store the same objects.
  *
  * Memory held / compressed bytes live is reported after each step:
  *   zsmalloc: pool pages * 4096 (the kernel's mem_used_total) and the RSS delta;
@@ -182,14 +184,14 @@ static int objset_build(struct objset *os, const struct bench_pages *ps, size_t 
 /* --------------------------------------------------------------------------------- */
 /* One allocator, in this (child) process */
 
-enum which { W_ZS, W_GLIBC, W_JE, W_MI, W_ZS16, NR_WHICH };
+enum which { W_ZS, W_GLIBC, W_JE, W_MI, W_ZS16, W_ZSD, NR_WHICH };
 
 static const char *which_name[NR_WHICH] = { "zsmalloc", "glibc", "jemalloc", "mimalloc",
-					    "zsmalloc-c16" };
+					    "zsmalloc-c16", "zsmalloc-dense" };
 
 static bool is_zs(enum which w)
 {
-	return w == W_ZS || w == W_ZS16;
+	return w == W_ZS || w == W_ZS16 || w == W_ZSD;
 }
 
 static bool name_is_zs(const char *name)
@@ -277,7 +279,10 @@ static int run_one(enum which w, const struct bench_pages *ps, size_t npages, ui
 		memset(ts_free.v, 0, ts_free.cap * sizeof(uint64_t));
 
 	if (is_zs(w)) {
-		struct zs_pool_config cfg = { .chain_size = w == W_ZS16 ? ZS_MAX_CHAIN : 0 };
+		struct zs_pool_config cfg = {
+			.chain_size = w == W_ZS ? 0 : ZS_MAX_CHAIN,
+			.flags = w == W_ZSD ? ZS_POOL_DENSE_CLASSES : 0,
+		};
 
 		pool = zs_create_pool_ex("alloc_bench", &cfg);
 		if (!pool) {
@@ -543,8 +548,9 @@ static void usage(FILE *f)
 		"  -c FILE  pages from a corpus file (make-corpus.sh); default: built-in generator\n"
 		"  -m MIB   MiB of pages to store (default: the whole corpus, or 64 generated);\n"
 		"           a shorter corpus is repeated\n"
-		"  -a LIST  allocators, comma separated: zsmalloc,zsmalloc-c16,glibc,jemalloc,\n"
-		"           mimalloc (default all; zsmalloc-c16: a pool with chain_size 16)\n"
+		"  -a LIST  allocators, comma separated: zsmalloc,zsmalloc-c16,zsmalloc-dense,\n"
+		"           glibc,jemalloc,mimalloc (default all; zsmalloc-c16: a pool with\n"
+		"           chain_size 16; zsmalloc-dense: chain 16 and ZS_POOL_DENSE_CLASSES)\n"
 		"  -s SEED  generator and free-order seed (default 1)\n"
 		"  -j FILE  also append the JSON line to FILE\n"
 		"Stores every page lz4-compressed as one object, frees a random half, then\n"
@@ -568,7 +574,7 @@ int main(int argc, char **argv)
 	struct bench_json j;
 	char *tok, *save;
 
-	snprintf(o.allocs, sizeof(o.allocs), "zsmalloc,zsmalloc-c16,glibc,jemalloc,mimalloc");
+	snprintf(o.allocs, sizeof(o.allocs), "zsmalloc,zsmalloc-c16,zsmalloc-dense,glibc,jemalloc,mimalloc");
 	while ((c = getopt_long(argc, argv, "c:m:a:s:j:H:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

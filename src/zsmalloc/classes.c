@@ -6,12 +6,12 @@
  * 1..chain minimising waste(n) = (n * 4096) mod size(i), the first such n on a tie,
  * and objs(i) = n * 4096 / size(i). Walking from the largest slot down, a slot joins
  * the class just above when their (pages, objs) are equal (the kernel's rule: memory
- * per object is the same), or when both hold several objects per zspage and the
- * class above costs at most ZS_CLASS_MERGE_SLACK more bytes per object than the
- * slot's own geometry would (pages * 4096 / objs). A merged class has the size and
- * geometry of its largest slot.
+ * per object is the same; 119 classes for chain 8), or, in a ZS_POOL_DENSE_CLASSES
+ * pool, also when both hold several objects per zspage and the class above costs at
+ * most ZS_CLASS_MERGE_SLACK more bytes per object than the slot's own geometry would
+ * (pages * 4096 / objs). A merged class has the size and geometry of its largest slot.
  *
- * Why the slack: each class in use holds about half a page it cannot fill (the
+ * Why the slack (opt-in, so that the default table stays the kernel's): each class in use holds about half a page it cannot fill (the
  * partly populated last zspage), a partly used handle chunk and its own struct;
  * measured on heap corpora (Python, V8, a JVM), classes whose objects would save
  * fewer than 16 bytes each were worth less than that: the Python 64 MiB corpus went
@@ -39,15 +39,15 @@
  * the same geometry, or both multi-object and the class's bytes per object
  * (cpages * 4096 / cobjs) within the slack of the slot's (compared cross-multiplied).
  */
-static bool zs_class_joins(unsigned int pages, unsigned int objs, unsigned int cpages,
-			   unsigned int cobjs)
+static bool zs_class_joins(bool dense, unsigned int pages, unsigned int objs,
+			   unsigned int cpages, unsigned int cobjs)
 {
 	unsigned long mine = (unsigned long)pages * ZSM_PAGE_SIZE * cobjs;
 	unsigned long theirs = (unsigned long)cpages * ZSM_PAGE_SIZE * objs;
 
 	if (pages == cpages && objs == cobjs)
 		return true;
-	if (objs == 1 || cobjs == 1)
+	if (!dense || objs == 1 || cobjs == 1)
 		return false;	/* the huge class stays alone, as its threshold needs */
 	return theirs <= mine + (unsigned long)ZS_CLASS_MERGE_SLACK * objs * cobjs;
 }
@@ -87,6 +87,7 @@ int zs_classes_init(struct zs_pool *pool)
 {
 	unsigned int pages[ZS_NR_SIZE_SLOTS], objs[ZS_NR_SIZE_SLOTS];
 	unsigned int i, n = 0, huge = ZSM_PAGE_SIZE;
+	bool dense = pool->flags & ZS_POOL_DENSE_CLASSES;
 	int prev = -1;
 	struct size_class *classes;
 
@@ -98,7 +99,7 @@ int zs_classes_init(struct zs_pool *pool)
 		objs[i] = pages[i] * ZSM_PAGE_SIZE / size;
 		if (pages[i] == 1 && objs[i] == 1)
 			huge = size;	/* ends as the smallest huge slot */
-		if (prev < 0 || !zs_class_joins(pages[i], objs[i], pages[prev], objs[prev])) {
+		if (prev < 0 || !zs_class_joins(dense, pages[i], objs[i], pages[prev], objs[prev])) {
 			n++;
 			prev = (int)i;
 		}
@@ -116,7 +117,7 @@ int zs_classes_init(struct zs_pool *pool)
 	/* Pass 2: classes are filled from the top, then sit smallest first. */
 	prev = -1;
 	for (i = ZS_NR_SIZE_SLOTS; i-- > 0;) {
-		if (prev < 0 || !zs_class_joins(pages[i], objs[i], pages[prev], objs[prev])) {
+		if (prev < 0 || !zs_class_joins(dense, pages[i], objs[i], pages[prev], objs[prev])) {
 			prev = (int)i;
 			n--;
 			zs_class_init(&classes[n], i, pages[i], objs[i]);

@@ -281,7 +281,7 @@ ZS_API struct zs_pool *zs_create_pool_ex(const char *name, const struct zs_pool_
 
 	if (chain < ZS_MIN_CHAIN || chain > ZS_MAX_CHAIN ||
 	    (flags & ~(unsigned int)(ZS_POOL_LEGACY_LOCK | ZS_POOL_DEFER_ZSPAGE_FREE |
-				      ZS_POOL_PREFAULT))) {
+				      ZS_POOL_PREFAULT | ZS_POOL_DENSE_CLASSES))) {
 		errno = EINVAL;
 		return NULL;
 	}

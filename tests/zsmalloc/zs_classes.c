@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The class table: distinct class counts and huge thresholds for chains 4, 8, 16;
- * every slot's class costs at most 16 bytes per object more than the slot's own
- * geometry would (the merge slack, classes.c); chain sizes outside 4..16 and unknown
+/* The class table: distinct class counts and huge thresholds for chains 4, 8, 16, the
+ * kernel's (the default) and ZS_POOL_DENSE_CLASSES; in the kernel's table a slot's
+ * class has its own best geometry, in the dense one it costs at most 16 bytes per
+ * object more (the merge slack, classes.c); chain sizes outside 4..16 and unknown
  * flags are rejected with EINVAL. */
 #include <errno.h>
 #include <stdlib.h>
@@ -9,9 +10,11 @@
 #include "zsmem/zsmalloc.h"
 #include "zsmem_test.h"
 
-static void check_chain(unsigned int chain, unsigned int want_classes, size_t want_huge)
+static void check_chain(unsigned int chain, bool dense, unsigned int want_classes,
+			size_t want_huge)
 {
-	struct zs_pool_config cfg = { .chain_size = chain };
+	struct zs_pool_config cfg = { .chain_size = chain,
+				      .flags = dense ? ZS_POOL_DENSE_CLASSES : 0 };
 	struct zs_class_stats rows[ZS_NR_SIZE_SLOTS];
 	struct zs_pool *pool = zs_create_pool_ex("classes", &cfg);
 	unsigned int n, i;
@@ -47,7 +50,12 @@ static void check_chain(unsigned int chain, unsigned int want_classes, size_t wa
 			if (rows[i].index == zs_handle_class(pool, h))
 				r = &rows[i];
 		CHECK(r && r->size >= size);
-		if (objs > 1)
+		if (!dense)	/* the kernel's table: exactly the slot's own geometry */
+			CHECKF(r->objs_per_zspage * best == objs * r->pages_per_zspage,
+			       "chain %u: slot %u (%u pages, %u objs) in class %u (%u, %u)", c,
+			       size, best, objs, r->size, r->pages_per_zspage,
+			       r->objs_per_zspage);
+		else if (objs > 1)
 			CHECKF((unsigned long)r->pages_per_zspage * 4096 * objs <=
 			       (unsigned long)best * 4096 * r->objs_per_zspage +
 			       16ul * objs * r->objs_per_zspage,
@@ -65,11 +73,15 @@ int main(void)
 	struct zs_pool_config bad = { .chain_size = 3 };
 	struct zs_pool *pool;
 
-	/* The kernel's rule alone (same geometry) gives 119, 119, 69, 192 classes. */
-	check_chain(8, 92, 3625);
-	check_chain(0, 92, 3625);	/* 0 = default chain 8 */
-	check_chain(4, 55, 3257);
-	check_chain(16, 128, 3833);
+	/* The kernel's rule (same geometry): DESIGN.md's 119 classes for chain 8. */
+	check_chain(8, false, 119, 3625);
+	check_chain(0, false, 119, 3625);	/* 0 = default chain 8 */
+	check_chain(4, false, 69, 3257);
+	check_chain(16, false, 192, 3833);
+	check_chain(8, true, 92, 3625);
+	check_chain(0, true, 92, 3625);
+	check_chain(4, true, 55, 3257);
+	check_chain(16, true, 128, 3833);
 
 	errno = 0;
 	CHECK(!zs_create_pool_ex("bad", &bad) && errno == EINVAL);
