@@ -303,11 +303,12 @@ int main(int argc, char **argv)
 	const char *out = NULL;
 	size_t ws_mib = 128, destroy_mib = 1024, fault_pages = 4096;
 	int rounds = 3, quick = 0, c;
+	const char *only = NULL;	/* -O fault,evict,cap,destroy: run only those phases */
 	uint64_t ops = 200000;
 	struct results res;
 	static const struct option lo[] = { { "quick", no_argument, NULL, 'q' }, { 0 } };
 
-	while ((c = getopt_long(argc, argv, "c:o:w:d:r:n:q", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:w:d:r:n:qO:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': path = optarg; break;
 		case 'o': out = optarg; break;
@@ -316,9 +317,10 @@ int main(int argc, char **argv)
 		case 'r': rounds = atoi(optarg); break;
 		case 'n': ops = strtoull(optarg, NULL, 0); break;
 		case 'q': quick = 1; break;
+		case 'O': only = optarg; break;
 		default:
 			fprintf(stderr, "usage: region_bench [-c corpus] [-o json] [-w ws_mib] "
-					"[-d destroy_mib] [-r rounds] [-n ops] [--quick]\n");
+					"[-d destroy_mib] [-r rounds] [-n ops] [-O phases] [--quick]\n");
 			return 2;
 		}
 	}
@@ -331,10 +333,14 @@ int main(int argc, char **argv)
 	}
 	load_corpus(path, 8192);
 	memset(&res, 0, sizeof(res));
-	bench_fault(&res, fault_pages, rounds);
-	bench_evict(&res, 8192, rounds);
-	bench_cap(&res, ws_mib * 256, ops);
-	bench_destroy(&res, destroy_mib * 256, rounds);
+	if (!only || strstr(only, "fault"))
+		bench_fault(&res, fault_pages, rounds);
+	if (!only || strstr(only, "evict"))
+		bench_evict(&res, 8192, rounds);
+	if (!only || strstr(only, "cap"))
+		bench_cap(&res, ws_mib * 256, ops);
+	if (!only || strstr(only, "destroy"))
+		bench_destroy(&res, destroy_mib * 256, rounds);
 
 	printf("region_bench: pages from %s\n", origin);
 	printf("%-44s %12s %12s %s\n", "figure", "value", "goal", "met");
