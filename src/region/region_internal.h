@@ -15,9 +15,8 @@
  *
  * Page states (struct zsr_page.state) and who moves them:
  *   NONE      no contents: the next fault maps zeros           handler: -> RESIDENT
- *                                                              (+FILLING until mapped)
- *   RESIDENT  mapped (FILLING: being mapped; no evictor takes it) evictor: -> EVICTING
- *                                                              handler (remove): -> NONE
+ *   RESIDENT  mapped; with FILLING: published by the handler,  evictor: -> EVICTING
+ *             its fill still in progress (evictors skip it)    handler (remove): -> NONE
  *   EVICTING  owned by one evictor; pte present and            evictor: -> EVICTED,
  *             write-protected until its DONTNEED                         RESIDENT (abort),
  *                                                                        NONE / GONE (dropped)
