@@ -28,6 +28,8 @@ rows = [
      "", ""),
     ("plain first-touch write fault, median", f'{j["plain_fault_us"]:.1f} us', "", ""),
     ("region fault / plain fault", f'{j["fault_ratio"]:.2f}x', "<= 2x", yn(j["fault_ratio"] <= 2)),
+    ("floor: bare userfaultfd round trip / plain fault", f'{j.get("bare_fault_ratio", 0):.2f}x'
+     f' ({j.get("bare_uffd_fault_us", 0):.1f} us)', "", ""),
     ("eviction in batches of 64, per page", f'{j["evict_batch_us_per_page"]:.2f} us', "<= 6 us",
      yn(j["evict_batch_us_per_page"] <= 6)),
     ("eviction one page per call, per page", f'{j["evict_single_us_per_page"]:.2f} us', "", ""),

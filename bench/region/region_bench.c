@@ -4,7 +4,8 @@
  *
  *  1. fault     median time of a write to an evicted region page (missing fault served
  *               by the handler: decompress + UFFDIO_COPY) against a plain first-touch
- *               write fault on fresh anonymous memory, rounds interleaved;
+ *               write fault on fresh anonymous memory, rounds interleaved; and the
+ *               floor under both: a bare userfaultfd round trip (no region at all);
  *  2. evict     zsr_reclaim of a resident working set in batches, us per page (and
  *               page by page, for contrast);
  *  3. cap       max_resident = 1/4 of a working set of heap pages: random reads and
@@ -22,11 +23,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/userfaultfd.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <zsmem/region.h>
@@ -118,6 +123,8 @@ static void fill(struct zsr *r, size_t n, size_t off, size_t chunk)
 struct results {
 	double plain_fault_ns, region_fault_ns, region_fault_p99_ns, fault_ratio;
 	double evict_batch_us, evict_single_us;
+	double plain_fault_cpu_us, region_fault_cpu_us, evict_batch_cpu_us;
+	double bare_fault_ns, bare_ratio;	/* the floor: a bare userfaultfd round trip */
 	uint64_t ws_pages, cap_pages, rss_max_over, ops, refaults, evicted_pages;
 	double pool_ratio, compr_ratio_pool, rss_worst_slack_mib;
 	bool bytes_exact, rss_ok;
@@ -127,14 +134,104 @@ struct results {
 	bool destroy_rss_back;
 };
 
+/*
+ * The floor under the region's fault on this machine: a bare userfaultfd round trip,
+ * i.e. a handler thread that answers each missing fault with UFFDIO_COPY of a ready
+ * page (blocking read, copy and wake in one ioctl: no lookup, no decompression, no
+ * bookkeeping). The region cannot serve a fault faster than this.
+ */
+struct bare {
+	int uffd;
+	unsigned char *src;
+	uintptr_t sentinel;	/* a fault there is the last: served, then the handler returns */
+};
+
+static void *bare_handler(void *arg)
+{
+	struct bare *b = arg;
+	struct uffd_msg m[16];
+	bool last = false;
+
+	while (!last) {
+		ssize_t got = read(b->uffd, m, sizeof(m));
+
+		if (got <= 0) {
+			if (got < 0 && errno == EINTR)
+				continue;
+			return NULL;
+		}
+		for (size_t i = 0; i < (size_t)got / sizeof(m[0]); i++) {
+			struct uffdio_copy c = { .dst = m[i].arg.pagefault.address & ~(PG - 1),
+						 .src = (uintptr_t)b->src, .len = PG };
+
+			if (m[i].event != UFFD_EVENT_PAGEFAULT)
+				continue;
+			(void)ioctl(b->uffd, UFFDIO_COPY, &c);
+			last |= c.dst == b->sentinel;
+		}
+	}
+	return NULL;
+}
+
+/* Adds n bare round trips (in the given page order) to s; false if no userfaultfd. */
+static bool bare_round(struct bench_samples *s, const uint32_t *order, size_t n)
+{
+	struct bare b = { .uffd = -1 };
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg;
+	unsigned char *a;
+	pthread_t t;
+
+	b.uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (b.uffd < 0)
+		b.uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | 1 /* UFFD_USER_MODE_ONLY */);
+	if (b.uffd < 0)
+		return false;
+	a = mmap(NULL, (n + 1) * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	b.src = aligned_alloc(PG, PG);
+	if (a == MAP_FAILED || !b.src || ioctl(b.uffd, UFFDIO_API, &api) != 0) {
+		close(b.uffd);
+		free(b.src);
+		return false;
+	}
+	memcpy(b.src, cpage(0), PG);
+	b.sentinel = (uintptr_t)a + n * PG;
+	(void)madvise(a, (n + 1) * PG, MADV_NOHUGEPAGE);
+	reg.range.start = (uintptr_t)a;
+	reg.range.len = (n + 1) * PG;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(b.uffd, UFFDIO_REGISTER, &reg) != 0 ||
+	    pthread_create(&t, NULL, bare_handler, &b) != 0) {
+		munmap(a, (n + 1) * PG);
+		close(b.uffd);
+		free(b.src);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t t0 = bench_now_ns();
+
+		a[order[i] * PG + 64] ^= 1;
+		bench_samples_add(s, bench_now_ns() - t0);
+	}
+	a[n * PG] = 1;		/* the sentinel: served, then the handler returns */
+	pthread_join(t, NULL);
+	close(b.uffd);
+	munmap(a, (n + 1) * PG);
+	free(b.src);
+	return true;
+}
+
 static void bench_fault(struct results *res, size_t n, int rounds)
 {
-	struct bench_samples plain, reg;
+	struct bench_samples plain, reg, bare;
+	double cpu_plain[16], cpu_reg[16];
+	bool have_bare = true;
 	struct zsm_rng rng;
 	uint32_t *order = malloc(n * sizeof(*order));
 
 	bench_samples_init(&plain, n * rounds);
 	bench_samples_init(&reg, n * rounds);
+	bench_samples_init(&bare, n * rounds);
 	zsm_rng_seed(&rng, 7);
 	for (int k = 0; k < rounds; k++) {
 		unsigned char *a = mmap(NULL, n * PG, PROT_READ | PROT_WRITE,
@@ -146,36 +243,52 @@ static void bench_fault(struct results *res, size_t n, int rounds)
 		for (size_t i = 0; i < n; i++)
 			order[i] = (uint32_t)i;
 		bench_shuffle_u32(order, n, &rng);
+		uint64_t c0 = bench_cpu_ns();
 		for (size_t i = 0; i < n; i++) {
 			uint64_t t0 = bench_now_ns();
 
 			a[order[i] * PG + 64] = 1;
 			bench_samples_add(&plain, bench_now_ns() - t0);
 		}
+		if (k < 16)
+			cpu_plain[k] = (double)(bench_cpu_ns() - c0) / 1e3 / (double)n;
 		fill(r, n, 0, 0);
 		zsr_reclaim(r, n * PG);
+		c0 = bench_cpu_ns();
 		for (size_t i = 0; i < n; i++) {
 			uint64_t t0 = bench_now_ns();
 
 			b[order[i] * PG + 64] ^= 1;
 			bench_samples_add(&reg, bench_now_ns() - t0);
 		}
+		/* every thread of the process: the faulting one and the handler */
+		if (k < 16)
+			cpu_reg[k] = (double)(bench_cpu_ns() - c0) / 1e3 / (double)n;
 		zsr_destroy(r);
 		munmap(a, n * PG);
+		if (have_bare)
+			have_bare = bare_round(&bare, order, n);
 	}
 	zsr_wait_released();
 	res->plain_fault_ns = (double)bench_samples_median(&plain);
 	res->region_fault_ns = (double)bench_samples_median(&reg);
 	res->region_fault_p99_ns = (double)bench_samples_pct(&reg, 99);
 	res->fault_ratio = res->region_fault_ns / res->plain_fault_ns;
+	if (have_bare) {
+		res->bare_fault_ns = (double)bench_samples_median(&bare);
+		res->bare_ratio = res->bare_fault_ns / res->plain_fault_ns;
+	}
+	res->plain_fault_cpu_us = bench_median_d(cpu_plain, (size_t)(rounds < 16 ? rounds : 16));
+	res->region_fault_cpu_us = bench_median_d(cpu_reg, (size_t)(rounds < 16 ? rounds : 16));
 	bench_samples_free(&plain);
 	bench_samples_free(&reg);
+	bench_samples_free(&bare);
 	free(order);
 }
 
 static void bench_evict(struct results *res, size_t n, int rounds)
 {
-	double batch[16], single[16];
+	double batch[16], single[16], batch_cpu[16];
 
 	for (int k = 0; k < rounds && k < 16; k++) {
 		struct zsr *r = region(n * PG, 0, true);
@@ -185,9 +298,12 @@ static void bench_evict(struct results *res, size_t n, int rounds)
 		fill(r, n, (size_t)k * n, 0);
 		/* the CLOCK's first sweep only clears references: clear them first */
 		zsr_reclaim(r, PG);
+		uint64_t c0 = bench_cpu_ns();
 		t0 = bench_now_ns();
 		got = zsr_reclaim(r, n * PG);
 		batch[k] = (double)(bench_now_ns() - t0) / 1e3 / (double)(got / (long)PG);
+		/* the process's CPU time: evictor, handler (remove events), pool threads */
+		batch_cpu[k] = (double)(bench_cpu_ns() - c0) / 1e3 / (double)(got / (long)PG);
 		/* page by page: one page per call (the one-by-one cost) */
 		for (size_t i = 0; i < n / 8; i++)
 			(void)((volatile unsigned char *)zsr_base(r))[i * PG];
@@ -202,6 +318,7 @@ static void bench_evict(struct results *res, size_t n, int rounds)
 	zsr_wait_released();
 	res->evict_batch_us = bench_median_d(batch, (size_t)(rounds < 16 ? rounds : 16));
 	res->evict_single_us = bench_median_d(single, (size_t)(rounds < 16 ? rounds : 16));
+	res->evict_batch_cpu_us = bench_median_d(batch_cpu, (size_t)(rounds < 16 ? rounds : 16));
 }
 
 static void bench_cap(struct results *res, size_t ws, uint64_t ops)
@@ -303,11 +420,12 @@ int main(int argc, char **argv)
 	const char *out = NULL;
 	size_t ws_mib = 128, destroy_mib = 1024, fault_pages = 4096;
 	int rounds = 3, quick = 0, c;
+	const char *only = NULL;	/* -O fault,evict,cap,destroy: run only those phases */
 	uint64_t ops = 200000;
 	struct results res;
 	static const struct option lo[] = { { "quick", no_argument, NULL, 'q' }, { 0 } };
 
-	while ((c = getopt_long(argc, argv, "c:o:w:d:r:n:q", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:w:d:r:n:qO:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': path = optarg; break;
 		case 'o': out = optarg; break;
@@ -316,9 +434,10 @@ int main(int argc, char **argv)
 		case 'r': rounds = atoi(optarg); break;
 		case 'n': ops = strtoull(optarg, NULL, 0); break;
 		case 'q': quick = 1; break;
+		case 'O': only = optarg; break;
 		default:
 			fprintf(stderr, "usage: region_bench [-c corpus] [-o json] [-w ws_mib] "
-					"[-d destroy_mib] [-r rounds] [-n ops] [--quick]\n");
+					"[-d destroy_mib] [-r rounds] [-n ops] [-O phases] [--quick]\n");
 			return 2;
 		}
 	}
@@ -331,20 +450,29 @@ int main(int argc, char **argv)
 	}
 	load_corpus(path, 8192);
 	memset(&res, 0, sizeof(res));
-	bench_fault(&res, fault_pages, rounds);
-	bench_evict(&res, 8192, rounds);
-	bench_cap(&res, ws_mib * 256, ops);
-	bench_destroy(&res, destroy_mib * 256, rounds);
+	if (!only || strstr(only, "fault"))
+		bench_fault(&res, fault_pages, rounds);
+	if (!only || strstr(only, "evict"))
+		bench_evict(&res, 8192, rounds);
+	if (!only || strstr(only, "cap"))
+		bench_cap(&res, ws_mib * 256, ops);
+	if (!only || strstr(only, "destroy"))
+		bench_destroy(&res, destroy_mib * 256, rounds);
 
 	printf("region_bench: pages from %s\n", origin);
 	printf("%-44s %12s %12s %s\n", "figure", "value", "goal", "met");
 	printf("%-44s %12.1f %12s\n", "plain first-touch write fault, median us", res.plain_fault_ns / 1e3, "");
 	printf("%-44s %12.1f %12s\n", "region fault (evicted page), median us", res.region_fault_ns / 1e3, "");
 	printf("%-44s %12.1f %12s\n", "region fault p99 us", res.region_fault_p99_ns / 1e3, "");
+	printf("%-44s %12.1f %12s\n", "bare userfaultfd round trip, median us", res.bare_fault_ns / 1e3, "");
+	printf("%-44s %12.2f %12s\n", "bare round trip / plain fault (floor)", res.bare_ratio, "");
+	printf("%-44s %12.2f %12s\n", "plain fault, process CPU us per fault", res.plain_fault_cpu_us, "");
+	printf("%-44s %12.2f %12s\n", "region fault, process CPU us per fault", res.region_fault_cpu_us, "");
 	printf("%-44s %12.2f %12s %s\n", "region / plain fault", res.fault_ratio, "<= 2",
 	       res.fault_ratio <= 2 ? "yes" : "NO");
 	printf("%-44s %12.2f %12s %s\n", "eviction in batches, us/page", res.evict_batch_us, "<= 6",
 	       res.evict_batch_us <= 6 ? "yes" : "NO");
+	printf("%-44s %12.2f %12s\n", "eviction in batches, process CPU us/page", res.evict_batch_cpu_us, "");
 	printf("%-44s %12.2f %12s\n", "eviction page by page, us/page", res.evict_single_us, "");
 	printf("%-44s %12s %12s %s\n", "every byte exact (cap run)", res.bytes_exact ? "yes" : "NO", "yes",
 	       res.bytes_exact ? "yes" : "NO");
@@ -377,8 +505,13 @@ int main(int argc, char **argv)
 		bench_json_dbl(&j, "region_fault_us", res.region_fault_ns / 1e3);
 		bench_json_dbl(&j, "region_fault_p99_us", res.region_fault_p99_ns / 1e3);
 		bench_json_dbl(&j, "fault_ratio", res.fault_ratio);
+		bench_json_dbl(&j, "bare_uffd_fault_us", res.bare_fault_ns / 1e3);
+		bench_json_dbl(&j, "bare_fault_ratio", res.bare_ratio);
 		bench_json_dbl(&j, "evict_batch_us_per_page", res.evict_batch_us);
 		bench_json_dbl(&j, "evict_single_us_per_page", res.evict_single_us);
+		bench_json_dbl(&j, "evict_batch_cpu_us_per_page", res.evict_batch_cpu_us);
+		bench_json_dbl(&j, "plain_fault_cpu_us", res.plain_fault_cpu_us);
+		bench_json_dbl(&j, "region_fault_cpu_us", res.region_fault_cpu_us);
 		bench_json_u64(&j, "ws_pages", res.ws_pages);
 		bench_json_u64(&j, "cap_pages", res.cap_pages);
 		bench_json_u64(&j, "cap_ops", res.ops);

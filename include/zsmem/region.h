@@ -13,10 +13,15 @@
  * Storage: the region stores directly into its own zsmalloc pool with a zcomp
  * compressor and same-filled detection, not through a zswap instance: a region page
  * needs no swap slot table, LRU or writeback, and the region's page table already is
- * the index. With deferred_free, every compressed copy the region drops - on refault,
- * on munmap / MADV_DONTNEED of part of the region, on zsr_destroy - is released
- * through zsmalloc's deferred free (zs_free_deferred, drained in class-grouped
- * batches by worker threads); without it they are freed synchronously.
+ * the index. With deferred_free, every compressed copy the region drops on munmap /
+ * MADV_DONTNEED of part of the region and on zsr_destroy is released through
+ * zsmalloc's deferred free (zs_free_deferred, drained in class-grouped batches by
+ * worker threads); without it they are freed synchronously. Copies dropped by a
+ * refault are freed by the handler thread itself, in class-grouped batches of 32
+ * (zs_free_batch) after the faulting thread is woken: copies held in deferred
+ * buffers would be pool memory outside the compressed bytes. A reclaim (the
+ * reclaimer's, or zsr_reclaim of 16 pages or more) compacts the pool when its free
+ * slots exceed 1/64 of it.
  *
  * Residency: max_resident > 0 starts a background reclaimer that keeps resident
  * pages at or below max_resident (rounded down to pages, at least 64 pages); a fault

@@ -41,6 +41,8 @@ struct zsr_hstate {
 	size_t np, cap_p;
 	unsigned char *buf;	/* one page: decompression target */
 	unsigned char *zero;	/* one zero page: source of write first-touch fills */
+	unsigned long frees[ZSR_HFREE];	/* copies of refaulted pages, freed in a batch */
+	size_t nfree;
 };
 
 static uint64_t now_ms(void)
@@ -365,11 +367,29 @@ static bool finish_moves(struct zsr *r)
 /* Faults                                                                              */
 
 /* Zeros at addr: the shared zero page for a read, a private zero page for a write. */
-static int fill_zero(struct zsr *r, uintptr_t addr, bool write)
+static int fill_zero_w(struct zsr *r, uintptr_t addr, bool write, bool wake)
 {
 	if (write)
-		return _zsr_copy(r, addr, r->hs->zero, false, drain);
-	return _zsr_zeropage(r, addr, drain);
+		return _zsr_copy(r, addr, r->hs->zero, wake, drain);
+	return _zsr_zeropage(r, addr, wake, drain);
+}
+
+static int fill_zero(struct zsr *r, uintptr_t addr, bool write)
+{
+	return fill_zero_w(r, addr, write, false);
+}
+
+/* Puts an EVICTED entry back into the counters (a fill that failed). Under r->lock. */
+static void recount_evicted(struct zsr *r, const struct zsr_page *pe)
+{
+	if (pe->flags & PF_SAME) {
+		r->nr_same++;
+	} else {
+		r->nr_stored++;
+		r->compr_bytes += pe->len;
+		if (pe->flags & PF_RAW)
+			r->nr_huge++;
+	}
 }
 
 static void handle_fault(struct zsr *r, struct fault *f)
@@ -473,37 +493,19 @@ static void handle_fault(struct zsr *r, struct fault *f)
 		return;
 	}
 	pe = *p;
-	pthread_mutex_unlock(&r->lock);
-
-	/* Only this thread changes NONE and EVICTED entries, so pe stays valid without the
-	 * lock; the state is published after the page is mapped, so no evictor can claim
-	 * a page that is not there yet. */
-	if (pe.state == PS_NONE) {
-		ret = fill_zero(r, f->addr, write);
-	} else {
-		if (_zsr_load(r, &pe, h->buf) != 0) {
-			fprintf(stderr, "zsmem region: corrupt compressed page at %p\n",
-				(void *)f->addr);
-			abort();
-		}
-		ret = _zsr_copy(r, f->addr, h->buf, false, drain);
-	}
-	if (ret == -EAGAIN) {
-		park(h, f);
-		return;
-	}
-	if (ret && ret != -EEXIST) {
-		/* -ENOENT: unmapped under us; the unmap event (queued) drops the copy. */
-		_zsr_wake(r, f->addr, ZSR_PAGE);
-		return;
-	}
-	pthread_mutex_lock(&r->lock);
+	/*
+	 * Publish first, fill with wake: the faulting thread may run as soon as the fill
+	 * ioctl maps the page (no separate UFFDIO_WAKE), and what it then reads of the
+	 * stats includes its own fault. FILLING keeps evictors off the page until its pte
+	 * exists; only this thread changes NONE and EVICTED entries and clears FILLING, so
+	 * pe stays valid without the lock and the entry can be put back if the fill fails.
+	 */
 	if (pe.state == PS_EVICTED) {
 		uncount_evicted(r, &pe);
 		r->refaults++;
 	}
 	p->state = PS_RESIDENT;
-	p->flags = pe.state == PS_EVICTED ? (PF_REF | PF_HOT) : PF_REF;
+	p->flags = PF_FILLING | (pe.state == PS_EVICTED ? (PF_REF | PF_HOT) : PF_REF);
 	r->nr_resident++;
 	r->faults++;
 	if (r->cap && r->nr_resident + ZSR_BATCH >= r->cap && !r->reclaim_wanted) {
@@ -511,9 +513,57 @@ static void handle_fault(struct zsr *r, struct fault *f)
 		pthread_cond_signal(&r->reclaim_cv);
 	}
 	pthread_mutex_unlock(&r->lock);
-	_zsr_wake(r, f->addr, ZSR_PAGE);
-	if (pe.state == PS_EVICTED && !(pe.flags & PF_SAME))
-		_zsr_free_handle(r, pe.handle);
+
+	if (pe.state == PS_NONE) {
+		ret = fill_zero_w(r, f->addr, write, true);
+	} else if ((pe.flags & PF_SAME) && pe.handle == 0 && !write) {
+		/* a zero-filled page read: the shared zero page, no allocation */
+		ret = _zsr_zeropage(r, f->addr, true, drain);
+	} else {
+		if (_zsr_load(r, &pe, h->buf) != 0) {
+			fprintf(stderr, "zsmem region: corrupt compressed page at %p\n",
+				(void *)f->addr);
+			abort();
+		}
+		ret = _zsr_copy(r, f->addr, h->buf, true, drain);
+	}
+	pthread_mutex_lock(&r->lock);
+	if (ret && ret != -EEXIST) {
+		/* Not mapped: the entry goes back as it was. -EAGAIN: retried after the
+		 * events; -ENOENT: unmapped under us, the unmap event (queued) drops it. */
+		*p = pe;
+		if (pe.state == PS_EVICTED) {
+			recount_evicted(r, &pe);
+			r->refaults--;
+		}
+		r->nr_resident--;
+		r->faults--;
+		pthread_mutex_unlock(&r->lock);
+		if (ret == -EAGAIN)
+			park(h, f);
+		else
+			_zsr_wake(r, f->addr, ZSR_PAGE);
+		return;
+	}
+	p->flags &= (uint16_t)~PF_FILLING;
+	pthread_mutex_unlock(&r->lock);
+	if (ret == -EEXIST)	/* a failed fill does not wake */
+		_zsr_wake(r, f->addr, ZSR_PAGE);
+	if (pe.state == PS_EVICTED && !(pe.flags & PF_SAME)) {
+		/*
+		 * Freed here, in batches (one class lock per run of a class), not through
+		 * the deferred path: under a cap every refault frees a copy, and copies
+		 * waiting in the deferred buffers (up to a buffer page of handles per CPU
+		 * plus the queued ones, held for up to 10 ms) are pool memory outside
+		 * compr_bytes that no compaction can take back. The batch is freed after
+		 * the wake, off the fault's path.
+		 */
+		h->frees[h->nfree++] = pe.handle;
+		if (h->nfree == ZSR_HFREE) {
+			zs_free_batch(r->pool, h->frees, h->nfree);
+			h->nfree = 0;
+		}
+	}
 }
 
 /* Events before faults, ready moves before faults; then the parked faults once. */
@@ -592,6 +642,8 @@ void *_zsr_handler_main(void *arg)
 		drain(r);
 		process(r);
 	}
+	for (size_t i = 0; i < h.nfree; i++)
+		_zsr_free_handle(r, h.frees[i]);
 	r->hs = NULL;
 	free(h.ev);
 	free(h.fq);

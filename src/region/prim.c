@@ -17,7 +17,7 @@
 /* ---------------------------------------------------------------------------------- */
 /* uffd primitives                                                                     */
 
-int _zsr_copy(struct zsr *r, uintptr_t dst, const void *src, bool wp, void (*drain)(struct zsr *))
+int _zsr_copy(struct zsr *r, uintptr_t dst, const void *src, bool wake, void (*drain)(struct zsr *))
 {
 	struct uffdio_copy c;
 
@@ -26,8 +26,8 @@ int _zsr_copy(struct zsr *r, uintptr_t dst, const void *src, bool wp, void (*dra
 		c.dst = dst;
 		c.src = (uintptr_t)src;
 		c.len = ZSR_PAGE;
-		/* The handler publishes the page's state before the faulting thread runs. */
-		c.mode = UFFDIO_COPY_MODE_DONTWAKE | (wp ? UFFDIO_COPY_MODE_WP : 0);
+		/* wake: the caller published the page's state already (one ioctl less) */
+		c.mode = wake ? 0 : UFFDIO_COPY_MODE_DONTWAKE;
 		if (ioctl(r->uffd, UFFDIO_COPY, &c) == 0)
 			return 0;
 		if (errno != EAGAIN)
@@ -40,7 +40,7 @@ int _zsr_copy(struct zsr *r, uintptr_t dst, const void *src, bool wp, void (*dra
 	}
 }
 
-int _zsr_zeropage(struct zsr *r, uintptr_t dst, void (*drain)(struct zsr *))
+int _zsr_zeropage(struct zsr *r, uintptr_t dst, bool wake, void (*drain)(struct zsr *))
 {
 	struct uffdio_zeropage z;
 
@@ -48,7 +48,7 @@ int _zsr_zeropage(struct zsr *r, uintptr_t dst, void (*drain)(struct zsr *))
 		memset(&z, 0, sizeof(z));
 		z.range.start = dst;
 		z.range.len = ZSR_PAGE;
-		z.mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE;
+		z.mode = wake ? 0 : UFFDIO_ZEROPAGE_MODE_DONTWAKE;
 		if (ioctl(r->uffd, UFFDIO_ZEROPAGE, &z) == 0)
 			return 0;
 		if (errno != EAGAIN)

@@ -15,8 +15,8 @@
  *
  * Page states (struct zsr_page.state) and who moves them:
  *   NONE      no contents: the next fault maps zeros           handler: -> RESIDENT
- *   RESIDENT  mapped                                           evictor: -> EVICTING
- *                                                              handler (remove): -> NONE
+ *   RESIDENT  mapped; with FILLING: published by the handler,  evictor: -> EVICTING
+ *             its fill still in progress (evictors skip it)    handler (remove): -> NONE
  *   EVICTING  owned by one evictor; pte present and            evictor: -> EVICTED,
  *             write-protected until its DONTNEED                         RESIDENT (abort),
  *                                                                        NONE / GONE (dropped)
@@ -51,6 +51,7 @@
 #define ZSR_BATCH		64u	/* pages per eviction batch (>= 33: one TLB flush per madvise) */
 #define ZSR_MIN_CAP		64u	/* smallest effective max_resident, pages */
 #define ZSR_THROTTLE_MS		20u	/* longest a fault waits for the reclaimer */
+#define ZSR_HFREE		32u	/* refaulted copies the handler frees per batch */
 
 enum zsr_state { PS_NONE, PS_RESIDENT, PS_EVICTING, PS_EVICTED, PS_GONE };
 
@@ -64,6 +65,7 @@ enum zsr_flags {
 	PF_MOVED = 1u << 6,	/* EVICTING: mremap'd meanwhile: see struct zsr_move */
 	PF_FILLED = 1u << 7,	/* EVICTING + DROP_NONE: the handler mapped zeros since */
 	PF_ZAPPING = 1u << 8,	/* EVICTING: its evictor DONTNEEDs it now (contents in the copy) */
+	PF_FILLING = 1u << 9,	/* RESIDENT: published by the handler, its fill not done yet */
 };
 
 struct zsr_page {
@@ -149,11 +151,13 @@ void _zsr_free_handle(struct zsr *r, unsigned long handle);
 int _zsr_load(struct zsr *r, const struct zsr_page *pe, void *buf);
 /* Wakes the handler thread (eventfd). */
 void _zsr_kick_handler(struct zsr *r);
-/* UFFDIO_COPY / ZEROPAGE of one page, without waking the waiters (callers publish the
- * page state, then _zsr_wake). 0 or -errno (-EEXIST, -ENOENT...). drain non-NULL (the
- * handler): -EAGAIN is returned; NULL (evictors): retried until the event is read. */
-int _zsr_copy(struct zsr *r, uintptr_t dst, const void *src, bool wp, void (*drain)(struct zsr *));
-int _zsr_zeropage(struct zsr *r, uintptr_t dst, void (*drain)(struct zsr *));
+/* UFFDIO_COPY / ZEROPAGE of one page. wake: the waiters are woken when it succeeded
+ * (the caller published the page state before); else the caller publishes, then
+ * _zsr_wake. A failed fill never wakes. 0 or -errno (-EEXIST, -ENOENT...). drain
+ * non-NULL (the handler): -EAGAIN is returned; NULL (evictors): retried until the
+ * event is read. */
+int _zsr_copy(struct zsr *r, uintptr_t dst, const void *src, bool wake, void (*drain)(struct zsr *));
+int _zsr_zeropage(struct zsr *r, uintptr_t dst, bool wake, void (*drain)(struct zsr *));
 /* UFFDIO_WRITEPROTECT of [start, start+len): 0 or -errno; retries on EAGAIN. */
 int _zsr_wp(struct zsr *r, uintptr_t start, size_t len, bool protect, void (*drain)(struct zsr *));
 void _zsr_wake(struct zsr *r, uintptr_t start, size_t len);
