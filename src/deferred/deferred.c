@@ -21,25 +21,27 @@
  * typically an exit path: K dying processes free their swap slots at once, on as many
  * CPUs as there are. Workers at the pushers' priority are woken as soon as a page is
  * queued and take their fair share of the CPUs from them: on a 2-CPU machine the
- * deferred exit of 3 processes (0.4 ms of CPU each) took 0.9-1.6 ms (medians of
- * runs), and the exit-time ratio to sync swung from 5x to 30x between runs (zsbench
- * -H, issue 10; the data is in the README). nice 19 (weight 15 against 1024) leaves
- * the CPUs to the exit path: 0.75-1.0 ms, and the all-exit speed-up against sync
- * went from about 9x to 13x (medians). The price is starvation: with the CPUs busy for good (a thread of
+ * deferred exit of 3 processes (0.4 ms of CPU each) took 0.9-1.6 ms (medians of runs),
+ * and the exit-time ratio to sync swung from 5x to 30x between runs (zsbench -H, issue
+ * 10; the data is in the README). nice 19 (weight 15 against 1024) leaves the CPUs to
+ * the exit path: 0.75-1.0 ms, and the all-exit speed-up against sync went from about 9x
+ * to 13x (medians). The price is starvation: with the CPUs busy for good (a thread of
  * ours spinning, or other processes: under autogroups a group whose only runnable
  * thread on a CPU is a low-weight one weighs almost nothing there), the workers get
  * next to nothing. Priority cannot be raised back without privilege, so catch-up
  * threads stand by, as many as workers, at normal priority: the timer (every
  * max_delay/4) wakes them when the FIFO's head has waited max_delay/4, and they then
  * drain until the FIFO is empty; a flush wakes them for everything up to its ticket.
- * Memory comes back within about max_delay/2 plus the drain (measured: 1.4x the
- * normal workers' time, median), and a burst that outgrows the spare ceiling
- * meanwhile falls back to synchronous frees, as before. SCHED_IDLE (weight 3) was
- * measured too and is offered, not the default: a worker preempted in the middle of
- * a drain keeps its page (and the pool's class lock) for as long as the CPUs stay
- * busy, and memory came back up to 1.2 s late. The refill-ahead stays with the
- * workers: with every CPU taken by pushers it waits, and the pushers fault their
- * grown pages in themselves, as without refill; with a CPU free it runs at once.
+ * Memory comes back within about max_delay/2 plus the drain (measured: 1.0-1.6x the
+ * normal workers' time, medians), and a burst that outgrows the spare ceiling meanwhile
+ * falls back to synchronous frees, as before. SCHED_IDLE (weight 3) was measured too
+ * and is offered, not the default: a worker preempted in the middle of a drain keeps
+ * its page (and the pool's class lock) for as long as the CPUs stay busy, and memory
+ * came back up to 1.3 s late. Holding normal workers off while pages keep coming (a
+ * burst) was worse: the woken workers' re-checks contended with the pushers' page swaps
+ * on d->lock. The refill-ahead stays with the workers: with every CPU taken by pushers
+ * it waits, and the pushers fault their grown pages in themselves, as without refill;
+ * with a CPU free it runs at once.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -139,9 +141,10 @@ static void zsd_worker_sched(const struct zs_deferred *d)
 
 /*
  * Under d->lock: the catch-up threads have work. The FIFO's head waited max_delay/4
- * (about one timer period): the workers are starved, so the catch-up goes on until
- * the FIFO is empty (catchup_active), not only while the head is overdue; or a flush
- * waits for the head's ticket.
+ * in the queue (about one timer period), or holds a value older than max_delay/2: the
+ * workers are starved, so the catch-up goes on until the FIFO is empty
+ * (catchup_active), not only while the head is overdue; or a flush waits for the
+ * head's ticket.
  */
 static bool zsd_catchup_due_locked(struct zs_deferred *d)
 {
@@ -151,8 +154,15 @@ static bool zsd_catchup_due_locked(struct zs_deferred *d)
 		d->catchup_active = false;
 		return false;
 	}
-	if (!d->catchup_active && zsd_now_ns() - pg->queued_ns >= d->max_delay_ns / 4)
-		d->catchup_active = true;
+	if (!d->catchup_active) {
+		uint64_t now = zsd_now_ns();
+
+		/* A page the idle scan queued is overdue as it comes: its oldest value
+		 * already waited max_delay/2 (v2's work item has no such stamp). */
+		d->catchup_active = now - pg->queued_ns >= d->max_delay_ns / 4 ||
+				    (pg->kind == ZSD_WORK_PAGE && pg->first_ns <= now &&
+				     now - pg->first_ns >= d->max_delay_ns / 2);
+	}
 	return d->catchup_active || pg->ticket <= d->urgent_ticket;
 }
 
