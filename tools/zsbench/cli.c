@@ -40,8 +40,7 @@ static void usage(FILE *f)
 "              every repetition runs each strategy quiet and under them, and the\n"
 "              per-repetition exit ratios against sync get their median and spread\n"
 "  -W SCHED    the deferred drain workers' scheduling: nice (default: nice 19, with\n"
-"              catch-up threads), idle (SCHED_IDLE, the same), normal, after-burst\n"
-"              (normal priority, held off while pushers queue pages)\n"
+"              catch-up threads), idle (SCHED_IDLE, the same), normal\n"
 "  -q          only the table\n"
 "  --kernel    also measure the kernel's own zram swap (root, /sys/block/zram0 free;\n"
 "              reconfigures zram0 and restores it)\n");
@@ -181,10 +180,9 @@ int zsb_cli_parse(int argc, char **argv, struct zsb_opts *o)
 				o->worker_sched = ZS_DEFER_WORKERS_NICE;
 			} else if (!strcmp(optarg, "normal")) {
 				o->worker_sched = ZS_DEFER_WORKERS_NORMAL;
-			} else if (!strcmp(optarg, "after-burst")) {
-				o->worker_sched = ZS_DEFER_WORKERS_AFTER_BURST;
+
 			} else {
-				fprintf(stderr, "zsbench: -W is nice, idle, normal or after-burst\n");
+				fprintf(stderr, "zsbench: -W is nice, idle or normal\n");
 				return 2;
 			}
 			break;
