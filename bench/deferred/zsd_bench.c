@@ -228,7 +228,7 @@ static uint64_t ob_thread_faults(void)
 	return (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt;
 }
 
-/* --worker-sched: the drain workers' scheduling in the object burst (default: nice). */
+/* --worker-sched: the drain workers' scheduling in the object burst (default: normal). */
 static enum zs_deferred_worker_sched b_worker_sched = ZS_DEFER_WORKERS_DEFAULT;
 
 /* One repetition: the deferred burst, then zs_free() of the same objects. */
@@ -610,9 +610,9 @@ int main(int argc, char **argv)
 		case 'm': burst_mult = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'o': burst_only = true; break;
 		case 's':
-			b_worker_sched = !strcmp(optarg, "normal") ? ZS_DEFER_WORKERS_NORMAL :
+			b_worker_sched = !strcmp(optarg, "nice") ? ZS_DEFER_WORKERS_NICE :
 					 !strcmp(optarg, "idle") ? ZS_DEFER_WORKERS_IDLE :
-					 ZS_DEFER_WORKERS_NICE;
+					 ZS_DEFER_WORKERS_NORMAL;
 			break;
 		default:
 			fprintf(stderr, "usage: %s [--handles N] [--reps R] [--runs K] [--workers W] "

@@ -220,12 +220,14 @@ enum zs_deferred_mode {
  * freeing a process's swap slots competes with them for the CPUs). With NICE and IDLE
  * the workers yield the CPUs to the pushers; as many catch-up threads, at the creating
  * thread's priority, sleep until a queued page has waited max_delay/4 (busy CPUs
- * starve the workers) or a flush waits, and then drain the queue too, so memory still
- * comes back within about max_delay/2 plus the drain. Past the spare ceiling pushes
- * fall back to synchronous frees, as always. zsbench -H measures the choice.
+ * starve the workers) or a flush waits, and then drain the queue too. A page a
+ * low-priority worker is in the middle of draining stays with it, though: on a loaded
+ * machine memory then comes back later than with normal workers (README, "Deferred
+ * free under CPU contention"), which is why NORMAL is the default. Past the spare
+ * ceiling pushes fall back to synchronous frees, as always. zsbench -H -W measures it.
  */
 enum zs_deferred_worker_sched {
-	ZS_DEFER_WORKERS_DEFAULT = 0,	/* ZS_DEFER_WORKERS_NICE */
+	ZS_DEFER_WORKERS_DEFAULT = 0,	/* ZS_DEFER_WORKERS_NORMAL */
 	ZS_DEFER_WORKERS_NICE,		/* nice 19 workers, catch-up threads */
 	/*
 	 * SCHED_IDLE workers, catch-up threads: the exit path runs first, but a worker
@@ -254,7 +256,7 @@ struct zs_deferred_config {
 	 * 0 = max(floor, 1024) pages (4 MiB); a value <= the floor disables growth.
 	 */
 	unsigned int spare_pages_max;
-	/* Drain workers' scheduling; 0 = ZS_DEFER_WORKERS_NICE (see the enum). */
+	/* Drain workers' scheduling; 0 = ZS_DEFER_WORKERS_NORMAL (see the enum). */
 	enum zs_deferred_worker_sched worker_sched;
 };
 

@@ -17,31 +17,33 @@
  * time a worker needs to reach it. The push path pays nothing for this: it stamps the
  * clock once per page (when it stores the first value).
  *
- * Workers yield to the pushers (cfg worker_sched, default nice 19). The pushers are
- * typically an exit path: K dying processes free their swap slots at once, on as many
- * CPUs as there are. Workers at the pushers' priority are woken as soon as a page is
- * queued and take their fair share of the CPUs from them: on a 2-CPU machine the
- * deferred exit of 3 processes (0.4 ms of CPU each) took 0.9-1.6 ms (medians of runs),
- * and the exit-time ratio to sync swung from 5x to 30x between runs (zsbench -H, issue
- * 10; the data is in the README). nice 19 (weight 15 against 1024) leaves the CPUs to
- * the exit path: 0.75-1.0 ms, and the all-exit speed-up against sync went from about 9x
- * to 13x (medians). The price is starvation: with the CPUs busy for good (a thread of
- * ours spinning, or other processes: under autogroups a group whose only runnable
- * thread on a CPU is a low-weight one weighs almost nothing there), the workers get
- * next to nothing. Priority cannot be raised back without privilege, so catch-up
+ * Workers and the pushers (cfg worker_sched; the data is in the README, measured with
+ * zsbench -H for issue 10). The pushers are typically an exit path: K dying processes
+ * free their swap slots at once, on as many CPUs as there are. Workers at the pushers'
+ * priority (NORMAL, the default) are woken as soon as a page is queued and take their
+ * share of the CPUs: on a 2-CPU machine the deferred exit of 3 processes (0.4 ms of CPU
+ * each) took 0.9-1.6 ms (medians of runs) when no one else ran, and 0.4 ms under a hog
+ * in another session, whatever the policy. The exit-time ratio to sync swings (5x-30x
+ * between runs) with sync's own exit time and the machine's load far more than with the
+ * workers. nice 19 workers (NICE, weight 15 against 1024) leave the CPUs to the exit
+ * path (0.75-1.0 ms quiet; the last exit 13x ahead of sync's instead of 9x, medians),
+ * but a low-weight worker starves when the CPUs stay busy: under autogroups a group
+ * whose only runnable thread on a CPU is a nice-19 one weighs almost nothing there.
+ * Priority cannot be raised back without privilege, so with NICE and IDLE, catch-up
  * threads stand by, as many as workers, at normal priority: the timer (every
- * max_delay/4) wakes them when the FIFO's head has waited max_delay/4, and they then
- * drain until the FIFO is empty; a flush wakes them for everything up to its ticket.
- * Memory comes back within about max_delay/2 plus the drain (measured: 1.0-1.6x the
- * normal workers' time, medians), and a burst that outgrows the spare ceiling meanwhile
- * falls back to synchronous frees, as before. SCHED_IDLE (weight 3) was measured too
- * and is offered, not the default: a worker preempted in the middle of a drain keeps
- * its page (and the pool's class lock) for as long as the CPUs stay busy, and memory
- * came back up to 1.3 s late. Holding normal workers off while pages keep coming (a
- * burst) was worse: the woken workers' re-checks contended with the pushers' page swaps
- * on d->lock. The refill-ahead stays with the workers: with every CPU taken by pushers
- * it waits, and the pushers fault their grown pages in themselves, as without refill;
- * with a CPU free it runs at once.
+ * max_delay/4) wakes them when the FIFO's head has waited max_delay/4 (or holds a value
+ * older than max_delay/2), and they then drain until the FIFO is empty; a flush wakes
+ * them for everything up to its ticket. What they cannot take is the page a starved
+ * worker is in the middle of draining (and drain()'s locks it holds): memory came back
+ * 1.3-2.3x later than with normal workers at 3 x 64 MiB, and 12x later for a small
+ * burst on a loaded machine. That is why NORMAL stays the default and the others are
+ * opt-in, for programs that put their exit path first. SCHED_IDLE (weight 3) starves
+ * worse: memory back up to 1.3 s late. Holding normal workers off while pages keep
+ * coming (a burst) was worse for the exit path: the woken workers' re-checks contended
+ * with the pushers' page swaps on d->lock. The refill-ahead stays with the workers:
+ * with every CPU taken by pushers a low-priority worker's refill waits, and the pushers
+ * fault their grown pages in themselves, as without refill; with a CPU free it runs at
+ * once.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -130,10 +132,10 @@ static void zsd_worker_sched(const struct zs_deferred *d)
 		if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0)
 			break;
 		/* fall through */
-	case ZS_DEFER_WORKERS_DEFAULT:	/* resolved at create: not seen here */
 	case ZS_DEFER_WORKERS_NICE:
 		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
 		break;
+	case ZS_DEFER_WORKERS_DEFAULT:	/* resolved to NORMAL at create */
 	case ZS_DEFER_WORKERS_NORMAL:
 		break;
 	}
@@ -848,7 +850,7 @@ struct zs_deferred *zsd_create(const struct zs_deferred_ops *ops, void *private,
 	if (extra)
 		d->extra = *extra;
 	d->max_delay_ns = (uint64_t)(c.max_delay_us ? c.max_delay_us : ZSD_DEFAULT_DELAY_US) * 1000u;
-	d->worker_sched = c.worker_sched == ZS_DEFER_WORKERS_DEFAULT ? ZS_DEFER_WORKERS_NICE :
+	d->worker_sched = c.worker_sched == ZS_DEFER_WORKERS_DEFAULT ? ZS_DEFER_WORKERS_NORMAL :
 			  c.worker_sched;
 	d->nr_workers = c.workers ? c.workers : (online < 4 ? (unsigned int)online : 4u);
 	if (d->nr_workers > ZSD_MAX_WORKERS)

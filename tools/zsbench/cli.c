@@ -39,8 +39,8 @@ static void usage(FILE *f)
 "  -H N        contention study: N processes (own sessions) spin during the exits;\n"
 "              every repetition runs each strategy quiet and under them, and the\n"
 "              per-repetition exit ratios against sync get their median and spread\n"
-"  -W SCHED    the deferred drain workers' scheduling: nice (default: nice 19, with\n"
-"              catch-up threads), idle (SCHED_IDLE, the same), normal\n"
+"  -W SCHED    the deferred drain workers' scheduling: normal (default), nice (nice\n"
+"              19, with catch-up threads), idle (SCHED_IDLE, the same)\n"
 "  -q          only the table\n"
 "  --kernel    also measure the kernel's own zram swap (root, /sys/block/zram0 free;\n"
 "              reconfigures zram0 and restores it)\n");

@@ -361,7 +361,7 @@ int zsb_report_json(struct zsb_run *run)
 	bench_json_bool(&j, "compaction_thread", o->compact);
 	bench_json_u64(&j, "spare_pages_option", o->spare_pages);
 	bench_json_str(&j, "worker_sched", o->worker_sched == ZS_DEFER_WORKERS_IDLE ? "idle" :
-		       o->worker_sched == ZS_DEFER_WORKERS_NORMAL ? "normal" : "nice");
+		       o->worker_sched == ZS_DEFER_WORKERS_NICE ? "nice" : "normal");
 	bench_json_dbl(&j, "fg_alone_pages_per_s", fg_alone);
 	bench_json_arr_begin(&j, "strategies");
 	for (int s = 0; s < ZSB_NR_STRATEGIES; s++) {
