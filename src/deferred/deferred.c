@@ -171,8 +171,9 @@ static bool zsd_catchup_due_locked(struct zs_deferred *d)
 /*
  * A catch-up thread (the essay at the top): normal priority, asleep until the timer
  * finds the FIFO's head overdue, or a flush waits; then it drains, oldest first, until
- * the FIFO is empty (or, for a flush alone, up to the flush's ticket). It takes no refill (the workers' job) and, once stopping,
- * leaves what is left to the workers, which drain the FIFO to the end.
+ * the FIFO is empty (or, for a flush alone, up to the flush's ticket). It takes no
+ * refill (the workers' job) and, once stopping, leaves what is left to the workers,
+ * which drain the FIFO to the end.
  */
 static void zsd_catchup_main(struct zsd_worker *w)
 {
