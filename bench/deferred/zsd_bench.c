@@ -35,7 +35,7 @@
  *     --reps.
  *
  * usage: zsd_bench [--handles N] [--reps R] [--runs K] [--workers W] [--burst-k K]
- *                  [--burst-mult M] [--burst-only]
+ *                  [--burst-mult M] [--burst-only] [--worker-sched idle|nice|normal]
  * Prints one table and one JSON line. Exit 1 if a value was lost.
  */
 #define _GNU_SOURCE
@@ -228,9 +228,13 @@ static uint64_t ob_thread_faults(void)
 	return (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt;
 }
 
+/* --worker-sched: the drain workers' scheduling in the object burst (default: normal). */
+static enum zs_deferred_worker_sched b_worker_sched = ZS_DEFER_WORKERS_DEFAULT;
+
 /* One repetition: the deferred burst, then zs_free() of the same objects. */
 static struct objburst_result bench_objburst(unsigned int mult, uint64_t seed)
 {
+	const struct zs_deferred_config ob_cfg = { .worker_sched = b_worker_sched };
 	struct objburst_result r = { 0 };
 	struct zs_deferred_stats st;
 	struct zs_pool_stats ps;
@@ -238,7 +242,7 @@ static struct objburst_result bench_objburst(unsigned int mult, uint64_t seed)
 	unsigned long *h, i;
 	uint64_t c0, t0, f0, d0 = __atomic_load_n(&b_drained, __ATOMIC_RELAXED);
 
-	if (!pool || zs_pool_enable_deferred_free(pool, &b_ops_free, pool))
+	if (!pool || zs_pool_enable_deferred_free_ex(pool, &b_ops_free, pool, &ob_cfg))
 		abort();
 	zs_deferred_get_stats(pool, &st);
 	r.floor = st.spare_pages;
@@ -576,6 +580,7 @@ int main(int argc, char **argv)
 		{ "burst-k", required_argument, NULL, 'b' },
 		{ "burst-mult", required_argument, NULL, 'm' },
 		{ "burst-only", no_argument, NULL, 'o' },
+		{ "worker-sched", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long n = 262144;
@@ -595,7 +600,7 @@ int main(int argc, char **argv)
 	char c1[64], c2[64], c3[64], c4[64], c5[64], c6[64];
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "n:r:k:w:b:m:o", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:r:k:w:b:m:os:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'n': n = strtoul(optarg, NULL, 0); break;
 		case 'r': reps = (unsigned int)strtoul(optarg, NULL, 0); break;
@@ -604,9 +609,15 @@ int main(int argc, char **argv)
 		case 'b': burst_k = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'm': burst_mult = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'o': burst_only = true; break;
+		case 's':
+			b_worker_sched = !strcmp(optarg, "nice") ? ZS_DEFER_WORKERS_NICE :
+					 !strcmp(optarg, "idle") ? ZS_DEFER_WORKERS_IDLE :
+					 ZS_DEFER_WORKERS_NORMAL;
+			break;
 		default:
 			fprintf(stderr, "usage: %s [--handles N] [--reps R] [--runs K] [--workers W] "
-				"[--burst-k K] [--burst-mult M] [--burst-only]\n",
+				"[--burst-k K] [--burst-mult M] [--burst-only] "
+				"[--worker-sched idle|nice|normal]\n",
 				argv[0]);
 			return 2;
 		}

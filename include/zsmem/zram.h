@@ -102,7 +102,7 @@ struct zram_config {
 	bool no_prefault;
 	/*
 	 * Passed to the deferred framework (spare pages, workers, max delay, array size,
-	 * no_rseq). Its `mode` member is ignored: free_mode decides it. Zeroed = defaults.
+	 * no_rseq, the workers' scheduling). Its `mode` member is ignored: free_mode decides it. Zeroed = defaults.
 	 */
 	struct zs_deferred_config deferred;
 	const char *name;		/* pool name; NULL = "zram" */

@@ -228,10 +228,36 @@ enum zs_deferred_mode {
 	ZS_DEFER_SYNC,		/* zs_free_deferred() always returns false */
 };
 
+/*
+ * How the drain workers are scheduled against the threads that push (an exit path
+ * freeing a process's swap slots competes with them for the CPUs). With NICE and IDLE
+ * the workers yield the CPUs to the pushers; as many catch-up threads, at the creating
+ * thread's priority, sleep until a queued page has waited max_delay/4 (busy CPUs
+ * starve the workers) or a flush waits, and then drain the queue too. A page a
+ * low-priority worker is in the middle of draining stays with it, though: on a loaded
+ * machine memory then comes back later than with normal workers (README, "Deferred
+ * free under CPU contention"), which is why NORMAL is the default. Past the spare
+ * ceiling pushes fall back to synchronous frees, as always. zsbench -H -W measures it.
+ */
+enum zs_deferred_worker_sched {
+	ZS_DEFER_WORKERS_DEFAULT = 0,	/* ZS_DEFER_WORKERS_NORMAL */
+	ZS_DEFER_WORKERS_NICE,		/* nice 19 workers, catch-up threads */
+	/*
+	 * SCHED_IDLE workers, catch-up threads: the exit path runs first, but a worker
+	 * preempted in the middle of a drain holds its page (and any lock drain() takes)
+	 * for as long as the CPUs stay busy.
+	 */
+	ZS_DEFER_WORKERS_IDLE,
+	ZS_DEFER_WORKERS_NORMAL,	/* the creating thread's priority, no catch-up threads
+					 * (the behaviour before issue 10) */
+};
+
 struct zs_deferred_config {
 	enum zs_deferred_mode mode;
 	unsigned int spare_pages;	/* spare buffer pages; 0 = sized from the CPU count */
-	unsigned int workers;		/* drain threads; 0 = automatic */
+	unsigned int workers;		/* drain threads; 0 = automatic (CPUs, at most 4);
+					 * worker_sched IDLE or NICE adds as many catch-up
+					 * threads */
 	unsigned int max_delay_us;	/* bound on a value's wait in a half-full buffer; 0 = 10000 */
 	unsigned int array_entries;	/* ZS_DEFER_V2_ARRAY capacity; 0 = 32768 */
 	bool no_rseq;			/* force the fallback push path even where rseq works */
@@ -243,11 +269,13 @@ struct zs_deferred_config {
 	 * 0 = max(floor, 1024) pages (4 MiB); a value <= the floor disables growth.
 	 */
 	unsigned int spare_pages_max;
+	/* Drain workers' scheduling; 0 = ZS_DEFER_WORKERS_NORMAL (see the enum). */
+	enum zs_deferred_worker_sched worker_sched;
 };
 
 /*
  * 0 or -errno: -EBUSY if already enabled; -EINVAL for NULL pool or ops, bad ops or
- * config (mode out of range, spare_pages or spare_pages_max above 1 << 20 pages,
+ * config (mode or worker_sched out of range, spare_pages or spare_pages_max above 1 << 20 pages,
  * array_entries above 1 << 26, ZS_DEFER_PER_CLASS with user ops); -ENOMEM; -EAGAIN
  * when the worker or timer threads cannot be created (pthread_create's EAGAIN: thread
  * or memory limits, e.g. under memory pressure or RLIMIT_NPROC). Nothing is left

@@ -116,6 +116,7 @@ struct zsd_page {
 	unsigned int count;	/* values in mem when queued */
 	unsigned int kind;	/* ZSD_WORK_* */
 	uint64_t first_ns;	/* when the oldest value was pushed */
+	uint64_t queued_ns;	/* when it was queued to the workers */
 	uint64_t ticket;	/* queue order, for flush */
 	bool grown;		/* beyond the floor: in the grow region (shrink, destroy) */
 };
@@ -159,6 +160,7 @@ struct zsd_worker {
 	pthread_t tid;
 	struct zs_deferred *d;
 	uint64_t busy_ticket;		/* ticket being drained, 0 = idle; under d->lock */
+	bool catchup;			/* a catch-up thread (deferred.c), not a worker */
 };
 
 struct zs_deferred {
@@ -191,6 +193,7 @@ struct zs_deferred {
 	unsigned int nr_spare_max;	/* the ceiling, >= nr_spare_cfg */
 	unsigned int nr_workers;
 	uint64_t max_delay_ns;
+	enum zs_deferred_worker_sched worker_sched;
 
 	/* Everything below is protected by lock. */
 	pthread_mutex_t lock __attribute__((aligned(64)));
@@ -205,6 +208,14 @@ struct zs_deferred {
 	uint64_t spare_dry_ns;		/* last time the spare stack was found empty */
 	struct zsd_page *work_head, *work_tail;
 	uint64_t next_ticket;		/* last ticket handed out */
+	/*
+	 * Catch-up threads (low-priority workers, deferred.c): they drain the FIFO once its
+	 * head waited max_delay/4, or while its ticket is <= urgent_ticket (a flush).
+	 */
+	pthread_cond_t catchup_cond;
+	uint64_t urgent_ticket;
+	bool catchup_active;		/* the head was overdue: drain until empty */
+	uint64_t catchup_drains;	/* pages the catch-up threads drained, cumulative */
 	bool stop;
 	bool fork_pending;		/* fork() in progress: workers take no new work */
 	/*
@@ -243,8 +254,9 @@ struct zs_deferred {
 	bool have_timer;
 	pthread_t timer;
 
-	struct zsd_worker *workers;	/* nr_workers */
-	unsigned int nr_started;
+	struct zsd_worker *workers;	/* nr_workers, then nr_catchup */
+	unsigned int nr_catchup;	/* nr_workers with worker_sched IDLE or NICE, else 0 */
+	unsigned int nr_started;	/* threads of both kinds started */
 
 	/* Set in a fork child only: no threads; pushes refused, flush and destroy inline. */
 	bool forked;

@@ -69,6 +69,8 @@ void zsd_spare_put_locked(struct zs_deferred *d, struct zsd_page *pg)
 void zsd_queue_locked_nowake(struct zs_deferred *d, struct zsd_page *pg)
 {
 	pg->ticket = ++d->next_ticket;
+	/* Once per page, not per push: the timer's overdue test (deferred.c) reads it. */
+	pg->queued_ns = zsd_now_ns();
 	pg->next = NULL;
 	if (d->work_tail)
 		d->work_tail->next = pg;

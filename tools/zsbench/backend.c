@@ -105,6 +105,7 @@ struct zsb_dev *zsb_dev_create(const struct zsb_opts *o, enum zsb_strategy s,
 		cfg.comp_algorithm = o->comp;
 		cfg.zs_pool_flags = pool_flags(s);
 		cfg.deferred.spare_pages = o->spare_pages;
+		cfg.deferred.worker_sched = o->worker_sched;
 		cfg.name = "zsbench";
 		switch (s) {
 		case ZSB_V2_ARRAY:
@@ -143,6 +144,7 @@ struct zsb_dev *zsb_dev_create(const struct zsb_opts *o, enum zsb_strategy s,
 		cfg.max_pool_bytes = (nr_slots + 1024) * ZSWAP_PAGE_SIZE * 2;
 		cfg.zs_pool_flags = pool_flags(s);
 		cfg.defer.spare_pages = o->spare_pages;
+		cfg.defer.worker_sched = o->worker_sched;
 		if (s == ZSB_V2_ARRAY || s == ZSB_PERCPU_GROUPED) {
 			cfg.deferred_invalidate = true;
 			cfg.defer.mode = s == ZSB_V2_ARRAY ? ZS_DEFER_V2_ARRAY : ZS_DEFER_PERCPU;

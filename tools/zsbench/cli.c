@@ -36,6 +36,11 @@ static void usage(FILE *f)
 "  -N MS       how long deferred work may drain on its own before the lab flushes it\n"
 "              (default 250; memory-back times marked '*' needed the flush)\n"
 "  -s SEED     page source seed (default 1)\n"
+"  -H N        contention study: N processes (own sessions) spin during the exits;\n"
+"              every repetition runs each strategy quiet and under them, and the\n"
+"              per-repetition exit ratios against sync get their median and spread\n"
+"  -W SCHED    the deferred drain workers' scheduling: normal (default), nice (nice\n"
+"              19, with catch-up threads), idle (SCHED_IDLE, the same)\n"
 "  -q          only the table\n"
 "  --kernel    also measure the kernel's own zram swap (root, /sys/block/zram0 free;\n"
 "              reconfigures zram0 and restores it)\n");
@@ -101,7 +106,7 @@ int zsb_cli_parse(int argc, char **argv, struct zsb_opts *o)
 		.sweep_max_k = 8, .sweep_mib = 32, .fill_threads = 2, .seed = 1,
 		.natural_ms = 250,
 	};
-	while ((c = getopt_long(argc, argv, "k:m:b:z:S:r:FCG:c:j:o:K:M:P:T:N:s:qh", lopts,
+	while ((c = getopt_long(argc, argv, "k:m:b:z:S:r:FCG:c:j:o:K:M:P:T:N:s:H:W:qh", lopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'k':
@@ -164,6 +169,22 @@ int zsb_cli_parse(int argc, char **argv, struct zsb_opts *o)
 			break;
 		case 's':
 			o->seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'H':
+			o->hog = (unsigned int)strtoul(optarg, NULL, 0);
+			break;
+		case 'W':
+			if (!strcmp(optarg, "idle")) {
+				o->worker_sched = ZS_DEFER_WORKERS_IDLE;
+			} else if (!strcmp(optarg, "nice")) {
+				o->worker_sched = ZS_DEFER_WORKERS_NICE;
+			} else if (!strcmp(optarg, "normal")) {
+				o->worker_sched = ZS_DEFER_WORKERS_NORMAL;
+
+			} else {
+				fprintf(stderr, "zsbench: -W is nice, idle or normal\n");
+				return 2;
+			}
 			break;
 		case 'q':
 			o->quiet = true;

@@ -15,9 +15,20 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if [ $quick = 1 ]; then
 	"$bin" -k 2 -m 4 -r 1 -K 0 -S sync,percpu -o - -q -j "$tmp/lab.json" >/dev/null
+	for w in nice normal; do
+		"$bin" -k 2 -m 4 -r 2 -K 0 -S sync,percpu -H 1 -W $w -o - -q \
+			-j "$tmp/contention-$w.json" >/dev/null
+	done
 else
 	"$bin" -c "${ZSMEM_CORPUS64:?set ZSMEM_CORPUS64}" -k 3 -m 64 -r 3 \
 		-S sync,lockfree,v3-plain,percpu -K 0 -o - -q -j "$tmp/lab.json" >/dev/null
+	# Issue 10's contention study: 3 exits, sync vs percpu, quiet and under 2 spinning
+	# processes (as many as the CPUs here), repetitions interleaved; the default
+	# normal workers against nice-19 ones (opt-in), each with its own sync.
+	for w in nice normal; do
+		"$bin" -c "$ZSMEM_CORPUS64" -k 3 -m 64 -r 21 -K 0 -S sync,percpu -H 2 -W $w \
+			-o - -q -j "$tmp/contention-$w.json" >/dev/null
+	done
 	if [ "$(id -u)" -eq 0 ] && [ -e /sys/block/zram0/disksize ] &&
 	   [ "$(cat /sys/block/zram0/disksize)" = 0 ]; then
 		"$bin" --kernel -c "$ZSMEM_CORPUS64" -k 3 -m 64 -r 1 -S sync,percpu -K 0 -o - -q \
@@ -29,7 +40,10 @@ import json, os, sys
 tmp, dst = sys.argv[1], sys.argv[2]
 lab = json.load(open(f"{tmp}/lab.json"))
 kern = json.load(open(f"{tmp}/kernel.json")) if os.path.exists(f"{tmp}/kernel.json") else None
-json.dump({"bench": "zsbench", "lab": lab, "kernel": kern}, open(dst, "w"), indent=1)
+cont = {w: json.load(open(f"{tmp}/contention-{w}.json"))
+        for w in ("nice", "normal") if os.path.exists(f"{tmp}/contention-{w}.json")}
+json.dump({"bench": "zsbench", "lab": lab, "kernel": kern, "contention": cont},
+          open(dst, "w"), indent=1)
 print("### The exit-path lab (`zsbench`)\n")
 print(f"{lab['k']} processes x {lab['mib_per_process']} MiB die at once on {lab['backend']}/"
       f"{lab['compressor']}, pages from {lab['source']}, {lab['repetitions']} repetitions (medians).\n")
@@ -48,4 +62,29 @@ if k.get("ran"):
           f"time in the same run.")
 elif kern:
     print(f"\nKernel reference skipped: {k.get('skipped', '?')}")
+if cont:
+    any_run = next(iter(cont.values()))
+    c0 = any_run["contention"]
+    print(f"\nUnder CPU contention (`-H {c0['hog_processes']}`: {c0['hog_processes']} processes "
+          f"of their own session spin from the deaths until memory is back, every other "
+          f"repetition; {any_run['k']} x {any_run['mib_per_process']} MiB, "
+          f"{c0['repetitions']} repetitions of each condition). Speed-up: sync's exit time "
+          f"over percpu's in the same repetition, median [min-max]; the workers' scheduling "
+          f"is `-W`.\n")
+    print("| workers | condition | exit speed-up | all-exit speed-up | percpu exit ms | "
+          "memory back ms (max) | memory back / sync's all-exit | fallbacks |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    def sp(x, f="{:.1f}"):
+        return f"{f.format(x['median'])} [{f.format(x['min'])}-{f.format(x['max'])}]"
+    for w, run in cont.items():
+        for s in run["contention"]["strategies"]:
+            if s["name"] != "percpu":
+                continue
+            for cond in ("quiet", "hog"):
+                x = s[cond]
+                name = f"**{w}** (default)" if w == "normal" else w
+                print(f"| {name} | {cond} | {sp(x['exit_speedup'])} | "
+                      f"{sp(x['all_exit_speedup'])} | {sp(x['exit_ms'], '{:.2f}')} | "
+                      f"{x['memory_back_ms']['median']:.0f} ({x['memory_back_ms']['max']:.0f}) | "
+                      f"{x['memory_back_ratio_sync_all_exit']['median']:.2f} | {x['fallbacks_max']} |")
 PY

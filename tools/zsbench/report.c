@@ -10,6 +10,157 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Median and range of a measure over repetitions. */
+struct zsb_spread {
+	double med, min, max;
+	unsigned int n;
+};
+
+enum zsb_measure {
+	ZSB_M_EXIT, ZSB_M_ALL_EXIT, ZSB_M_BACK, ZSB_M_BACK_VS_SYNC_EXIT,
+	ZSB_M_EXIT_MS, ZSB_M_ALL_EXIT_MS, ZSB_M_VCSW, ZSB_M_IVCSW,
+};
+
+/*
+ * Over the repetitions both ran: sync's exit time over r's (the speed-up, paired within
+ * a repetition, so drift between repetitions cancels), r's memory back over sync's
+ * all-exit time of the same repetition, or r's own figures (times in ms, the exiting
+ * threads' context switches).
+ */
+static struct zsb_spread zsb_spread_of(const struct zsb_result *base, const struct zsb_result *r,
+				       enum zsb_measure m)
+{
+	struct zsb_spread sp = { 0, 0, 0, 0 };
+	double v[ZSB_MAX_REPS];
+	unsigned int n = r->reps;
+
+	if (base->reps < n)
+		n = base->reps;
+	for (unsigned int i = 0; i < n; i++) {
+		const struct zsb_rep *b = &base->rep[i], *p = &r->rep[i];
+
+		switch (m) {
+		case ZSB_M_EXIT:
+			v[i] = bench_ratio(b->exit_ns_proc_median, p->exit_ns_proc_median);
+			break;
+		case ZSB_M_ALL_EXIT:
+			v[i] = bench_ratio(b->exit_ns_all, p->exit_ns_all);
+			break;
+		case ZSB_M_BACK:
+			v[i] = p->back_ns / 1e6;
+			break;
+		case ZSB_M_BACK_VS_SYNC_EXIT:
+			v[i] = bench_ratio(p->back_ns, b->exit_ns_all);
+			break;
+		case ZSB_M_EXIT_MS:
+			v[i] = p->exit_ns_proc_median / 1e6;
+			break;
+		case ZSB_M_ALL_EXIT_MS:
+			v[i] = p->exit_ns_all / 1e6;
+			break;
+		case ZSB_M_VCSW:
+			v[i] = (double)p->exit_vcsw;
+			break;
+		case ZSB_M_IVCSW:
+			v[i] = (double)p->exit_ivcsw;
+			break;
+		}
+		if (!i || v[i] < sp.min)
+			sp.min = v[i];
+		if (!i || v[i] > sp.max)
+			sp.max = v[i];
+	}
+	sp.n = n;
+	if (n)
+		sp.med = bench_median_d(v, n);
+	return sp;
+}
+
+static void zsb_report_contention(const struct zsb_run *run)
+{
+	const struct zsb_opts *o = &run->o;
+
+	if (!o->hog)
+		return;
+	printf("\ncontention: %u hog process%s spinning (own session) from the deaths until "
+	       "memory is back, every other repetition;\nexit speed-up = sync's time / the "
+	       "strategy's, paired within a repetition: median [min-max] of %u\n", o->hog,
+	       o->hog == 1 ? "" : "es", o->reps);
+	printf("%-10s %-6s %24s %24s %22s %9s %7s\n", "strategy", "cond", "exit/proc speed-up",
+	       "all-exit speed-up", "mem-back ms", "/sync-all", "fallbk");
+	for (int s = 0; s < ZSB_NR_STRATEGIES; s++) {
+		if (s == ZSB_SYNC)
+			continue;
+		for (int h = 0; h < 2; h++) {
+			const struct zsb_result *set = h ? run->res_hog : run->res;
+			const struct zsb_result *r = &set[s], *b = &set[ZSB_SYNC];
+			struct zsb_spread x, y, z, w;
+
+			if (!r->ran || !b->ran)
+				continue;
+			x = zsb_spread_of(b, r, ZSB_M_EXIT);
+			y = zsb_spread_of(b, r, ZSB_M_ALL_EXIT);
+			z = zsb_spread_of(b, r, ZSB_M_BACK);
+			w = zsb_spread_of(b, r, ZSB_M_BACK_VS_SYNC_EXIT);
+			printf("%-10s %-6s %7.1f [%6.1f-%6.1f] %7.1f [%6.1f-%6.1f] %7.1f [%5.1f-%6.1f] "
+			       "%9.2f %7llu\n", zsb_strategies[s].name, h ? "hog" : "quiet",
+			       x.med, x.min, x.max, y.med, y.min, y.max, z.med, z.min, z.max, w.med,
+			       (unsigned long long)r->fallbacks_max);
+		}
+	}
+}
+
+static void zsb_json_spread(struct bench_json *j, const char *key, struct zsb_spread sp)
+{
+	bench_json_obj_begin(j, key);
+	bench_json_dbl(j, "median", sp.med);
+	bench_json_dbl(j, "min", sp.min);
+	bench_json_dbl(j, "max", sp.max);
+	bench_json_u64(j, "n", sp.n);
+	bench_json_obj_end(j);
+}
+
+static void zsb_json_contention(struct bench_json *j, const struct zsb_run *run)
+{
+	const struct zsb_opts *o = &run->o;
+
+	bench_json_obj_begin(j, "contention");
+	bench_json_u64(j, "hog_processes", o->hog);
+	bench_json_u64(j, "repetitions", o->reps);
+	bench_json_arr_begin(j, "strategies");
+	for (int s = 0; s < ZSB_NR_STRATEGIES; s++) {
+		if (s == ZSB_SYNC || !run->res[s].ran || !run->res_hog[s].ran ||
+		    !run->res[ZSB_SYNC].ran || !run->res_hog[ZSB_SYNC].ran)
+			continue;
+		bench_json_obj_begin(j, NULL);
+		bench_json_str(j, "name", zsb_strategies[s].name);
+		for (int h = 0; h < 2; h++) {
+			const struct zsb_result *set = h ? run->res_hog : run->res;
+			const struct zsb_result *r = &set[s], *b = &set[ZSB_SYNC];
+
+			bench_json_obj_begin(j, h ? "hog" : "quiet");
+			zsb_json_spread(j, "exit_speedup", zsb_spread_of(b, r, ZSB_M_EXIT));
+			zsb_json_spread(j, "all_exit_speedup", zsb_spread_of(b, r, ZSB_M_ALL_EXIT));
+			zsb_json_spread(j, "memory_back_ms", zsb_spread_of(b, r, ZSB_M_BACK));
+			zsb_json_spread(j, "memory_back_ratio_sync_all_exit",
+					zsb_spread_of(b, r, ZSB_M_BACK_VS_SYNC_EXIT));
+			zsb_json_spread(j, "exit_ms", zsb_spread_of(b, r, ZSB_M_EXIT_MS));
+			zsb_json_spread(j, "all_exit_ms", zsb_spread_of(b, r, ZSB_M_ALL_EXIT_MS));
+			zsb_json_spread(j, "exit_voluntary_switches", zsb_spread_of(b, r, ZSB_M_VCSW));
+			zsb_json_spread(j, "exit_involuntary_switches",
+					zsb_spread_of(b, r, ZSB_M_IVCSW));
+			bench_json_dbl(j, "sync_exit_ms", b->exit_proc_ns / 1e6);
+			bench_json_dbl(j, "cpu_ratio_sync", bench_ratio(r->cpu_ns, b->cpu_ns));
+			bench_json_u64(j, "fallbacks_max", r->fallbacks_max);
+			bench_json_u64(j, "reps_flush_needed", r->forced);
+			bench_json_obj_end(j);
+		}
+		bench_json_obj_end(j);
+	}
+	bench_json_arr_end(j);
+	bench_json_obj_end(j);
+}
+
 void zsb_report_table(const struct zsb_run *run)
 {
 	const struct zsb_opts *o = &run->o;
@@ -125,6 +276,8 @@ void zsb_report_table(const struct zsb_run *run)
 		}
 	}
 
+	zsb_report_contention(run);
+
 	if (nsweep) {
 		printf("\nsynchronous fallbacks, K = 1..%u processes x %u MiB (1 repetition each)\n",
 		       o->sweep_max_k, o->sweep_mib);
@@ -207,6 +360,8 @@ int zsb_report_json(struct zsb_run *run)
 	bench_json_bool(&j, "foreground", o->foreground);
 	bench_json_bool(&j, "compaction_thread", o->compact);
 	bench_json_u64(&j, "spare_pages_option", o->spare_pages);
+	bench_json_str(&j, "worker_sched", o->worker_sched == ZS_DEFER_WORKERS_IDLE ? "idle" :
+		       o->worker_sched == ZS_DEFER_WORKERS_NICE ? "nice" : "normal");
 	bench_json_dbl(&j, "fg_alone_pages_per_s", fg_alone);
 	bench_json_arr_begin(&j, "strategies");
 	for (int s = 0; s < ZSB_NR_STRATEGIES; s++) {
@@ -261,6 +416,8 @@ int zsb_report_json(struct zsb_run *run)
 			bench_json_dbl(&j, "exit_ms_per_process", p->exit_ns_proc_median / 1e6);
 			bench_json_dbl(&j, "exit_cpu_ms_per_process", p->exit_cpu_ns_proc_median / 1e6);
 			bench_json_dbl(&j, "all_exited_ms", p->exit_ns_all / 1e6);
+			bench_json_u64(&j, "exit_voluntary_switches", p->exit_vcsw);
+			bench_json_u64(&j, "exit_involuntary_switches", p->exit_ivcsw);
 			bench_json_dbl(&j, "memory_back_ms", p->back_ns / 1e6);
 			bench_json_bool(&j, "flush_needed", p->forced);
 			bench_json_u64(&j, "cpu_us", p->cpu_ns / 1000);
@@ -282,6 +439,8 @@ int zsb_report_json(struct zsb_run *run)
 		bench_json_obj_end(&j);
 	}
 	bench_json_arr_end(&j);
+	if (o->hog)
+		zsb_json_contention(&j, run);
 	bench_json_arr_begin(&j, "fallback_sweep");
 	for (unsigned int i = 0; i < nsweep; i++) {
 		const struct zsb_sweep_row *w = &sweep[i];

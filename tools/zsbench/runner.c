@@ -110,10 +110,22 @@ void zsb_runner_run(struct zsb_run *run)
 	struct zsb_sweep_row *sweep = NULL;
 	unsigned int nsweep = 0;
 
-	/* repetitions outermost: drift on a shared machine hits every strategy alike */
-	for (unsigned int rep = 0; rep < o->reps; rep++) {
+	if (o->hog && zsb_hog_start(o->hog)) {
+		fprintf(stderr, "zsbench: cannot start the hog processes\n");
+		run->failed = 1;
+		return;
+	}
+	/*
+	 * Repetitions outermost: drift on a shared machine hits every strategy alike. With
+	 * the hog (-H), each repetition runs every strategy quiet, then under the hog, so
+	 * the two conditions see the same drift too.
+	 */
+	for (unsigned int rep = 0; rep < o->reps * (o->hog ? 2 : 1); rep++) {
+		bool hog = o->hog && (rep & 1);
+
+		zsb_hog_arm(hog);
 		for (int s = 0; s < ZSB_NR_STRATEGIES; s++) {
-			struct zsb_result *r = &res[s];
+			struct zsb_result *r = hog ? &run->res_hog[s] : &res[s];
 			const char *why;
 			char err[160];
 
@@ -126,7 +138,8 @@ void zsb_runner_run(struct zsb_run *run)
 			if (r->err[0])
 				continue;
 			if (zsb_run_rep(o, ps, (enum zsb_strategy)s, o->k, o->mib,
-					rep == o->reps - 1, &r->rep[r->reps], err, sizeof(err))) {
+					!hog && r->reps == o->reps - 1, &r->rep[r->reps], err,
+					sizeof(err))) {
 				snprintf(r->err, sizeof(r->err), "%s", err);
 				fprintf(stderr, "zsbench: %s: %s\n", zsb_strategies[s].name, err);
 				run->failed = 1;
@@ -135,17 +148,22 @@ void zsb_runner_run(struct zsb_run *run)
 			r->reps++;
 			r->ran = true;
 			if (!o->quiet && isatty(2)) {
-				fprintf(stderr, "\r  rep %u/%u %-12s", rep + 1, o->reps,
-					zsb_strategies[s].name);
+				fprintf(stderr, "\r  rep %u/%u %-12s%s", r->reps, o->reps,
+					zsb_strategies[s].name, hog ? " (hog)" : "      ");
 				fflush(stderr);
 			}
 		}
 	}
 	if (!o->quiet && isatty(2))
 		fprintf(stderr, "\r%40s\r", "");
-	for (int s = 0; s < ZSB_NR_STRATEGIES; s++)
+	zsb_hog_arm(false);
+	zsb_hog_stop();
+	for (int s = 0; s < ZSB_NR_STRATEGIES; s++) {
 		if (res[s].ran)
 			aggregate(&res[s]);
+		if (run->res_hog[s].ran)
+			aggregate(&run->res_hog[s]);
+	}
 
 	/* the fallback sweep: the deferred strategies that can run out of spare room */
 	if (o->sweep_max_k) {
@@ -182,9 +200,12 @@ void zsb_runner_run(struct zsb_run *run)
 
 void zsb_runner_free(struct zsb_run *run)
 {
-	for (int s = 0; s < ZSB_NR_STRATEGIES; s++)
+	for (int s = 0; s < ZSB_NR_STRATEGIES; s++) {
 		for (unsigned int i = 0; i < run->res[s].reps; i++)
 			free(run->res[s].rep[i].samples);
+		for (unsigned int i = 0; i < run->res_hog[s].reps; i++)
+			free(run->res_hog[s].rep[i].samples);
+	}
 	free(run->sweep);
 	bench_pages_free(&run->ps);
 }

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define SAMPLE_US	200
 #define MAX_SAMPLES	(1u << 18)	/* 52 s at SAMPLE_US */
@@ -57,6 +58,7 @@ struct rep_ctx {
 	/* results */
 	uint64_t *exit_ns;		/* per process: wall time of its exit path */
 	uint64_t *exit_cpu_ns;		/* per process: CPU time of the same */
+	atomic_uint_fast64_t exit_vcsw, exit_ivcsw;	/* context switches, all processes */
 	uint64_t fg_pages, fg_cpu_ns, sampler_cpu_ns;
 	struct zsb_sample *samples;
 	size_t nr_samples;
@@ -106,7 +108,10 @@ static void *exit_thread(void *arg)
 	struct rep_ctx *c = a->c;
 	uint64_t first = a->p * c->ppp, t, cpu;
 
+	struct rusage ru0, ru1;
+
 	pthread_barrier_wait(&c->barrier);
+	getrusage(RUSAGE_THREAD, &ru0);
 	t = bench_now_ns();
 	cpu = bench_thread_cpu_ns();
 	/* the exit path: every swap entry of the process, in address order */
@@ -115,6 +120,10 @@ static void *exit_thread(void *arg)
 	c->exit_ns[a->p] = bench_now_ns() - t;
 	/* CPU too: with more threads than CPUs the wall time includes waiting to run */
 	c->exit_cpu_ns[a->p] = bench_thread_cpu_ns() - cpu;
+	/* why it waited: blocked (a lock, a fault) or preempted (another thread ran) */
+	getrusage(RUSAGE_THREAD, &ru1);
+	atomic_fetch_add(&c->exit_vcsw, (uint64_t)(ru1.ru_nvcsw - ru0.ru_nvcsw));
+	atomic_fetch_add(&c->exit_ivcsw, (uint64_t)(ru1.ru_nivcsw - ru0.ru_nivcsw));
 	return NULL;
 }
 
@@ -288,6 +297,8 @@ int zsb_run_rep(const struct zsb_opts *o, const struct bench_pages *ps, enum zsb
 		start_thread(&compactor, compact_thread, &c);
 
 	r->rss_before = bench_rss_bytes();
+	/* -H: the hog spins from before the deaths until memory is back (hog.c) */
+	zsb_hog_begin();
 	/* t0 is published before the barrier, so every thread reads it after */
 	cpu0 = bench_cpu_ns();
 	c.t0 = bench_now_ns();
@@ -329,6 +340,7 @@ int zsb_run_rep(const struct zsb_opts *o, const struct bench_pages *ps, enum zsb
 	poll_cpu += bench_thread_cpu_ns() - t;
 	t_done = bench_now_ns();
 	cpu1 = bench_cpu_ns();
+	zsb_hog_end();
 	r->rss_after = bench_rss_bytes();
 	atomic_store(&c.stop_sampler, true);
 	pthread_join(sampler, NULL);
@@ -347,6 +359,8 @@ int zsb_run_rep(const struct zsb_opts *o, const struct bench_pages *ps, enum zsb
 	if (r->cpu_ns > c.fg_cpu_ns + c.sampler_cpu_ns + poll_cpu)
 		r->cpu_ns -= c.fg_cpu_ns + c.sampler_cpu_ns + poll_cpu;
 	r->fg_pages = c.fg_pages;
+	r->exit_vcsw = atomic_load(&c.exit_vcsw);
+	r->exit_ivcsw = atomic_load(&c.exit_ivcsw);
 
 	/* floor and the moment memory got back to it */
 	r->floor_pages = zsb_dev_pool_pages(c.dev);

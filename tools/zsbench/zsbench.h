@@ -10,6 +10,7 @@
  *   backend.c   zram and zswap behind one small interface, one config per strategy
  *   plot.c      gnuplot data and scripts
  *   kernel.c    --kernel: the same exit against the machine's own zram swap
+ *   hog.c       -H: processes that spin during the exits (the contention study)
  */
 #ifndef ZSBENCH_H
 #define ZSBENCH_H
@@ -17,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <zsmem/zsmalloc.h>
 
 #include "bench.h"
 
@@ -67,6 +70,12 @@ struct zsb_opts {
 	bool kernel;
 	bool quiet;
 	uint64_t seed;
+	/*
+	 * Contention study: hog processes spinning during the exits (hog.c). With hog > 0
+	 * every repetition runs each strategy twice, quiet and under the hog.
+	 */
+	unsigned int hog;
+	enum zs_deferred_worker_sched worker_sched;	/* -W; 0: the framework's default */
 };
 
 /* Memory over time, sampled from a thread. */
@@ -80,6 +89,9 @@ struct zsb_rep {
 	uint64_t pages_per_proc;
 	double exit_ns_proc_median;	/* per-process exit-path time, median over processes */
 	double exit_cpu_ns_proc_median;	/* the same in CPU time of the exiting thread */
+	/* the exiting threads' context switches: voluntary (blocked on a lock, a page
+	 * fault's I/O) and involuntary (preempted), summed over the K processes */
+	uint64_t exit_vcsw, exit_ivcsw;
 	double exit_ns_all;		/* until the last process finished its exit */
 	double back_ns;			/* until pool memory was back at its floor */
 	bool back_reached;
@@ -137,6 +149,7 @@ struct zsb_run {
 	struct bench_pages ps;
 	double fg_alone;		/* foreground pages/s with no exits (0: no foreground) */
 	struct zsb_result res[ZSB_NR_STRATEGIES];
+	struct zsb_result res_hog[ZSB_NR_STRATEGIES];	/* -H: the same under the hog */
 	struct zsb_sweep_row *sweep;
 	unsigned int nsweep;
 	uint64_t t_start;		/* bench_now_ns() at start */
@@ -192,6 +205,17 @@ int zsb_run_rep(const struct zsb_opts *o, const struct bench_pages *ps, enum zsb
 		char *err, size_t errlen);
 /* Pages per second the foreground thread stores with no exits going on. */
 double zsb_fg_alone_rate(const struct zsb_opts *o, const struct bench_pages *ps);
+
+/* ---- hog.c ---- */
+/* Forks n spinning processes, idle until a repetition runs under the hog: 0 or -1. */
+int zsb_hog_start(unsigned int n);
+/* Whether the next repetitions run under the hog (runner). */
+void zsb_hog_arm(bool on);
+bool zsb_hog_armed(void);
+/* Around the measured part of a repetition (scenario): spin if armed, then stop. */
+void zsb_hog_begin(void);
+void zsb_hog_end(void);
+void zsb_hog_stop(void);
 
 /* ---- plot.c ---- */
 /* Writes the data files and zsbench.gp into o->plot_dir and runs gnuplot: 0 when the PNG
