@@ -50,7 +50,11 @@ struct zsn {
 
 extern struct zsn zsn;
 
-/* A new device with the parameters' config (NULL with zram_last_error() set). */
+/* nbd_device.c: the zram config from the parameters (disksize bytes; sync: free=sync). */
+void zsn_zram_config(struct zram_config *zc, uint64_t disksize, bool sync);
+/* Pages of the export, rounded up; at least 1. */
+uint64_t zsn_disk_pages(void);
+/* A new device with the parameters' config and backing file (NULL: error logged). */
 struct zram *zsn_make_device(void);
 
 /* Service thread: started in .after_fork (after nbdkit daemonises), stopped in .cleanup. */

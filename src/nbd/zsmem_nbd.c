@@ -43,12 +43,6 @@
 #define PAGE		ZRAM_PAGE_SIZE
 #define MAX_REQUEST	(32u << 20)	/* block_size maximum */
 
-struct zsn zsn = {
-	.cfg = { .size = -1 },
-	.backing_fd = -1,
-	.dev_lock = PTHREAD_RWLOCK_INITIALIZER,
-	.reclaim_lock = PTHREAD_MUTEX_INITIALIZER,
-};
 
 static const unsigned char zero_page[PAGE];
 
@@ -130,25 +124,6 @@ static int zsn_config(const char *key, const char *value)
 	return -1;
 }
 
-/* The zram config from the parameters; the device itself is made in .after_fork. */
-static void zram_cfg_from(struct zram_config *zc, uint64_t disksize, bool sync)
-{
-	memset(zc, 0, sizeof(*zc));
-	zc->disksize = disksize;
-	zc->comp_algorithm = zsn.cfg.compressor ? zsn.cfg.compressor : "lz4";
-	zc->comp_level = zsn.cfg.level;
-	zc->mem_limit = zsn.cfg.mem_limit;
-	zc->free_mode = sync ? ZRAM_FREE_SYNC : ZRAM_FREE_PERCPU_GROUPED;
-	zc->name = "nbdkit-zsmem";
-}
-
-static uint64_t disk_pages(void)
-{
-	uint64_t pages = ((uint64_t)zsn.cfg.size + PAGE - 1) / PAGE;
-
-	return pages ? pages : 1;	/* size=0 is a valid (empty) export */
-}
-
 static int zsn_config_complete(void)
 {
 	struct zram_config zc;
@@ -159,7 +134,7 @@ static int zsn_config_complete(void)
 		nbdkit_error("size= is required, e.g. size=1G");
 		return -1;
 	}
-	if (disk_pages() > UINT32_MAX) {
+	if (zsn_disk_pages() > UINT32_MAX) {
 		nbdkit_error("size=%lld: at most %llu bytes", (long long)zsn.cfg.size,
 			     (unsigned long long)UINT32_MAX * PAGE);
 		return -1;
@@ -169,7 +144,7 @@ static int zsn_config_complete(void)
 	 * with zram's reason. A one-page device with synchronous free starts no thread:
 	 * nothing of it survives into the fork.
 	 */
-	zram_cfg_from(&zc, PAGE, true);
+	zsn_zram_config(&zc, PAGE, true);
 	probe = zram_create(&zc);
 	if (!probe) {
 		nbdkit_error("compressor=%s level=%d: %s", zc.comp_algorithm, zc.comp_level,
@@ -207,29 +182,6 @@ static int zsn_config_complete(void)
 	"stats=FILE                write mm_stat, io_stat, bd_stat lines (the kernel's\n" \
 	"                          zram format) to FILE on SIGUSR1 and at exit"
 
-struct zram *zsn_make_device(void)
-{
-	struct zram_config zc;
-	struct zram *zram;
-
-	zram_cfg_from(&zc, disk_pages() * PAGE, zsn.cfg.sync_free);
-	zram = zram_create(&zc);
-	if (!zram) {
-		nbdkit_error("cannot create the zram device: %s", zram_last_error());
-		return NULL;
-	}
-	if (zsn.backing_fd >= 0) {
-		int ret = zram_set_backing_fd(zram, zsn.backing_fd, 0);
-
-		if (ret) {
-			nbdkit_error("backing=%s: %s", zsn.cfg.backing, strerror(-ret));
-			zram_destroy(zram);
-			return NULL;
-		}
-	}
-	return zram;
-}
-
 /*
  * glibc gives each thread that contends for malloc an arena of its own, up to 8 per
  * CPU: nbdcopy's 4 connections run 64 nbdkit worker threads. malloc_trim() returns the
@@ -254,7 +206,7 @@ static int zsn_after_fork(void)
 	if (!zsn.zram)
 		return -1;
 	nbdkit_debug("zsmem: %llu pages, %s, free=%s, mem_limit=%llu, backing=%s",
-		     (unsigned long long)disk_pages(),
+		     (unsigned long long)zsn_disk_pages(),
 		     zsn.cfg.compressor ? zsn.cfg.compressor : "lz4",
 		     zram_free_mode_name(zram_get_free_mode(zsn.zram)),
 		     (unsigned long long)zsn.cfg.mem_limit,
@@ -412,7 +364,7 @@ static uint32_t whole_pages(uint32_t count, uint64_t offset, uint32_t *first)
 
 	/* The last page of a disk whose size is not a multiple of 4096 ends at size. */
 	if (offset + count == (uint64_t)zsn.cfg.size)
-		hi = disk_pages();
+		hi = zsn_disk_pages();
 	*first = (uint32_t)lo;
 	return hi > lo ? (uint32_t)(hi - lo) : 0;
 }
