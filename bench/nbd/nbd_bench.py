@@ -24,7 +24,8 @@ For each server (fresh for each measure group), over a Unix socket:
                  arenas made), the same for every server.
 Timings are medians of --reps runs, interleaved across the servers; the server's CPU
 seconds (user + system) for each nbdcopy pass are recorded beside them. Prints one JSON
-object.
+object. --baseline PLUGIN adds another build of the plugin (an older commit) as
+zsmem-lz4-base, with every measure, interleaved with the others: before/after in one run.
 """
 import argparse
 import json
@@ -174,6 +175,8 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--fio-runtime", type=int, default=5)
     ap.add_argument("--gen", help="generated pages file to use when the corpus is missing")
+    ap.add_argument("--baseline", help="another build of the plugin, measured in the same run "
+                    "as zsmem-lz4-base (before/after comparisons)")
     a = ap.parse_args()
 
     corpus = a.corpus if os.path.exists(a.corpus) else a.gen
@@ -204,6 +207,8 @@ def run(a, corpus, tmp):
         "zsmem-lz4": (a.plugin, [f"size={disk}"]),
         "zsmem-zstd": (a.plugin, [f"size={disk}", "compressor=zstd"]),
     }
+    if a.baseline:
+        servers["zsmem-lz4-base"] = (a.baseline, [f"size={disk}"])
     res = {"corpus": corpus, "bytes": size, "disk": disk, "reps": a.reps,
            "nbdkit": subprocess.run(["nbdkit", "--version"], capture_output=True,
                                     text=True).stdout.strip(),
