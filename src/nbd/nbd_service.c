@@ -256,7 +256,7 @@ static bool zsn_renew(void)
  * After a big free or a closed connection, once trims and flushes have paused for
  * IDLE_MS: a fresh device if the disk is empty, else compaction when the pool is
  * fragmented (it also flushes zsmalloc's list of freed pages still resident); then the
- * malloc heap is trimmed.
+ * compressor states of exited threads are freed and the malloc heap is trimmed.
  */
 static void maybe_release(uint64_t now)
 {
@@ -278,6 +278,9 @@ static void maybe_release(uint64_t now)
 			waste_after_compact = pool_waste();
 		}
 	}
+	/* The compressor states of nbdkit's exited worker threads (zstd: ~50 KiB each,
+	 * 16 threads a connection). */
+	zram_release_idle_state(zsn.zram);
 	give_back();
 	zram_get_mm_stat(zsn.zram, &mm);
 	pool_mark = mm.mem_used_total;
