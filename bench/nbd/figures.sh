@@ -30,6 +30,8 @@ if [ ! -f "$plugin" ] || [ -z "${ZSMEM_BUILD_DIR:-}" ]; then
 fi
 
 args=(--plugin "$plugin")
+# ZSMEM_NBD_BASELINE=PLUGIN: an older build measured in the same run (zsmem-lz4-base).
+[ -n "${ZSMEM_NBD_BASELINE:-}" ] && args+=(--baseline "$ZSMEM_NBD_BASELINE")
 corpus=${ZSMEM_CORPUS:-/tmp/corpus192.bin}
 gen=$out/nbd-pages.bin
 mib=192

@@ -9,7 +9,8 @@ For each server (fresh for each measure group), over a Unix socket:
   read_mbs       nbdcopy of the disk to null: with --no-extents (every byte is read)
   write4k_mbs    nbdcopy --request-size=4096 of the corpus
   fio_randwrite / fio_randread   fio --ioengine=nbd, bs=4k, iodepth=16, one job, on the
-                 filled disk, fio's compressible buffers (buffer_compress_percentage=50)
+                 filled disk, fio's compressible buffers (buffer_compress_percentage=50);
+                 one filled server of each kind, runs interleaved across them, medians
   rss_per_byte   (server RSS after the fill - RSS of the fresh server) / corpus bytes,
                  measured after the client disconnected (nbdkit's request buffers are
                  freed with their connection's threads)
@@ -24,7 +25,8 @@ For each server (fresh for each measure group), over a Unix socket:
                  arenas made), the same for every server.
 Timings are medians of --reps runs, interleaved across the servers; the server's CPU
 seconds (user + system) for each nbdcopy pass are recorded beside them. Prints one JSON
-object.
+object. --baseline PLUGIN adds another build of the plugin (an older commit) as
+zsmem-lz4-base, with every measure, interleaved with the others: before/after in one run.
 """
 import argparse
 import json
@@ -174,6 +176,8 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--fio-runtime", type=int, default=5)
     ap.add_argument("--gen", help="generated pages file to use when the corpus is missing")
+    ap.add_argument("--baseline", help="another build of the plugin, measured in the same run "
+                    "as zsmem-lz4-base (before/after comparisons)")
     a = ap.parse_args()
 
     corpus = a.corpus if os.path.exists(a.corpus) else a.gen
@@ -204,6 +208,8 @@ def run(a, corpus, tmp):
         "zsmem-lz4": (a.plugin, [f"size={disk}"]),
         "zsmem-zstd": (a.plugin, [f"size={disk}", "compressor=zstd"]),
     }
+    if a.baseline:
+        servers["zsmem-lz4-base"] = (a.baseline, [f"size={disk}"])
     res = {"corpus": corpus, "bytes": size, "disk": disk, "reps": a.reps,
            "nbdkit": subprocess.run(["nbdkit", "--version"], capture_output=True,
                                     text=True).stdout.strip(),
@@ -257,20 +263,36 @@ def run(a, corpus, tmp):
         r["write4k_mbs"] = statistics.median(t["w4"])
         r["write4k_all_mbs"] = t["w4"]
 
+    # fio: one filled server of each kind, all up at once, the runs interleaved across
+    # them (randwrite on each, randread on each, --reps times): medians.
+    fio_names = [name for name in servers if name != "zsmem-zstd"]
+    fio_srv = {}
+    fio_size = f"{size >> 20}M"
+    try:
+        for name in fio_names:
+            plugin, args = servers[name]
+            fio_srv[name] = Server(tmp, f"{name}{n}", args, plugin)
+            n += 1
+            subprocess.run(["nbdcopy", src, fio_srv[name].uri], check=True)
+        iops = {name: {"randwrite": [], "randread": []} for name in fio_names}
+        for rep in range(a.reps):
+            for rw in ("randwrite", "randread"):
+                for name in fio_names:
+                    iops[name][rw].append(fio(fio_srv[name].uri, rw, a.fio_runtime, fio_size))
+    finally:
+        for s in fio_srv.values():
+            s.stop()
+    for name in fio_names:
+        r = res["servers"][name]
+        for rw in ("randwrite", "randread"):
+            r[f"fio_{rw}_iops"] = statistics.median(iops[name][rw])
+            r[f"fio_{rw}_all_iops"] = iops[name][rw]
+
     for name, (plugin, args) in servers.items():
         if name == "zsmem-zstd":
             continue
         r = res["servers"][name]
-        # fio, overwrite and trims on one filled server.
-        s = Server(tmp, f"{name}{n}", args, plugin)
-        n += 1
-        try:
-            subprocess.run(["nbdcopy", src, s.uri], check=True)
-            fio_size = f"{size >> 20}M"
-            r["fio_randwrite_iops"] = fio(s.uri, "randwrite", a.fio_runtime, fio_size)
-            r["fio_randread_iops"] = fio(s.uri, "randread", a.fio_runtime, fio_size)
-        finally:
-            s.stop()
+        # Overwrites and trims on a filled server.
         s = Server(tmp, f"{name}{n}", args, plugin)
         n += 1
         try:

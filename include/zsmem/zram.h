@@ -187,6 +187,12 @@ ZS_API void zram_reset_mem_used_max(struct zram *zram);
 ZS_API uint64_t zram_mark_idle(struct zram *zram, uint64_t older_than_sec);
 /* zs_compact() on the pool; returns pages freed (also added to pages_compacted). */
 ZS_API unsigned long zram_compact(struct zram *zram);
+/*
+ * Frees the compressor scratch states (zstd contexts, lzo / lz4hc work memory) that
+ * exited threads left for reuse, e.g. after a server's worker threads have gone; returns
+ * how many. Threads that compress later make new ones.
+ */
+ZS_API unsigned int zram_release_idle_state(struct zram *zram);
 
 /* --- Writeback ---------------------------------------------------------------------- */
 

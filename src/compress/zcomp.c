@@ -49,6 +49,7 @@ struct zcomp_state {
 	void *work;			/* lzo / lz4hc work memory */
 	unsigned char *scratch;		/* lzo output before the capacity check */
 	size_t scratch_len;
+	bool parked;			/* on the free list (comp->lock) */
 };
 
 struct zcomp {
@@ -74,6 +75,7 @@ static void state_release(void *p)
 
 	pthread_mutex_lock(&comp->lock);
 	box->st.next_free = comp->free;
+	box->st.parked = true;
 	comp->free = &box->st;
 	pthread_mutex_unlock(&comp->lock);
 }
@@ -116,8 +118,10 @@ static struct zcomp_state *get_state(struct zcomp *comp)
 
 	pthread_mutex_lock(&comp->lock);
 	st = comp->free;
-	if (st)
+	if (st) {
 		comp->free = st->next_free;
+		st->parked = false;
+	}
 	pthread_mutex_unlock(&comp->lock);
 
 	if (!st) {
@@ -141,6 +145,35 @@ static struct zcomp_state *get_state(struct zcomp *comp)
 		return NULL;
 	}
 	return st;
+}
+
+unsigned int zcomp_release_idle(struct zcomp *comp)
+{
+	struct zcomp_state *list, *st, **pp;
+	unsigned int n = 0;
+
+	if (!comp)
+		return 0;
+	/*
+	 * Parked states belong to no thread: taken off both lists under the lock, they are
+	 * out of reach of get_state() and of zcomp_destroy(), and freed after it.
+	 */
+	pthread_mutex_lock(&comp->lock);
+	list = comp->free;
+	comp->free = NULL;
+	for (pp = &comp->all; (st = *pp);) {
+		if (st->parked)
+			*pp = st->next_all;
+		else
+			pp = &st->next_all;
+	}
+	pthread_mutex_unlock(&comp->lock);
+	while ((st = list)) {
+		list = st->next_free;
+		state_free(st);
+		n++;
+	}
+	return n;
 }
 
 static int find_alg(const char *name)

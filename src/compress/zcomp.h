@@ -23,6 +23,12 @@ struct zcomp;
 struct zcomp *zcomp_create(const char *name, int level);
 void zcomp_destroy(struct zcomp *comp);
 bool zcomp_known(const char *name);
+/*
+ * Frees the scratch states that threads left when they exited (kept for threads to
+ * come: a zstd state holds ~50 KiB of contexts); returns how many. Safe beside
+ * compressing threads, whose own states stay theirs.
+ */
+unsigned int zcomp_release_idle(struct zcomp *comp);
 const char *zcomp_name(const struct zcomp *comp);	/* canonical name */
 /* Comma-separated list of the supported names, for error messages. */
 const char *zcomp_available(void);

@@ -23,9 +23,24 @@ struct zsn_config {
 	char *stats;			/* stats=, absolute */
 };
 
+/* Counters of the devices replaced so far (zsn_renew), added to the stats file's. */
+struct zsn_carried {
+	struct zram_mm_stat mm;		/* pages_compacted, huge_pages_since, mem_used_max */
+	struct zram_io_stat io;
+	struct zram_bd_stat bd;		/* bd_reads, bd_writes */
+};
+
 struct zsn {
 	struct zsn_config cfg;
+	/*
+	 * The device. Requests use it under dev_lock held for reading; the service thread
+	 * replaces it (an emptied disk gets a fresh device, see zsn_renew) under dev_lock
+	 * held for writing, so a request never sees it change or go away.
+	 */
 	struct zram *zram;
+	pthread_rwlock_t dev_lock;
+	struct zsn_carried carried;	/* service thread (and .cleanup after it stops) */
+	uint64_t renewals;		/* devices replaced */
 	int backing_fd;			/* -1 without backing= */
 	/* Serialises reclaim (flush, compact, writeback) between writers that hit
 	 * mem_limit at once: one reclaims, the others then retry. */
@@ -34,6 +49,13 @@ struct zsn {
 };
 
 extern struct zsn zsn;
+
+/* nbd_device.c: the zram config from the parameters (disksize bytes; sync: free=sync). */
+void zsn_zram_config(struct zram_config *zc, uint64_t disksize, bool sync);
+/* Pages of the export, rounded up; at least 1. */
+uint64_t zsn_disk_pages(void);
+/* A new device with the parameters' config and backing file (NULL: error logged). */
+struct zram *zsn_make_device(void);
 
 /* Service thread: started in .after_fork (after nbdkit daemonises), stopped in .cleanup. */
 int zsn_service_start(void);

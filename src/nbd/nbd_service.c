@@ -17,11 +17,20 @@
  * compaction (size-class rounding that compaction cannot remove), so a pool that
  * cannot be compacted further is not scanned again and again.
  *
- * Returning memory: when the pool has shrunk by 1 MiB or more since the last look, or a
- * connection has closed, the thread calls glibc's malloc_trim(0). nbdkit's request
- * buffers (up to threads x the largest request) and zram's scratch pages are malloc'd;
- * freed, they stay resident in glibc's arenas until trimmed, and a RAM disk whose
+ * Returning memory: after a connection has closed, or once the pool has shrunk by 1 MiB
+ * or more, the thread waits until trims and flushes have paused for IDLE_MS, then
+ * returns what the frees left behind: compaction when the pool is fragmented, and
+ * glibc's malloc_trim(0) (nbdkit's request buffers, up to threads x the largest request,
+ * are malloc'd and stay in glibc's heap once freed until trimmed). A RAM disk whose
  * contents were just trimmed should give its memory back, not keep it for later.
+ *
+ * An emptied disk gets a fresh device (zsn_renew): zsmalloc keeps the metadata of the
+ * pool's largest size (handle chunks, zspage descriptors: ~0.7% of the bytes stored)
+ * until the pool is destroyed, and the slot table stays touched (16 bytes per page);
+ * replacing a device that holds nothing frees both and costs a few milliseconds. The
+ * swap takes the device lock for writing, with a try-lock: it waits for no request and
+ * no request waits for it beyond the swap itself (the new device is made beforehand,
+ * the old one destroyed afterwards). The stats file's cumulative counters carry over.
  */
 #define _GNU_SOURCE	/* pipe2 */
 #include <errno.h>
@@ -31,6 +40,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NBDKIT_API_VERSION 2
@@ -40,7 +50,9 @@
 #include "nbd_internal.h"
 
 #define TICK_MS		200
+#define IDLE_MS		100	/* trims and flushes paused this long: return memory */
 #define MIN_WASTE	(1u << 20)
+#define RENEW_WRITES	4096	/* page writes to a device before an emptied one is replaced */
 
 static int wake_pipe[2] = { -1, -1 };
 static pthread_t service;
@@ -48,7 +60,10 @@ static bool service_running;
 static struct sigaction old_usr1;
 static bool stopping;			/* zsm_* atomics */
 static uint64_t waste_after_compact;	/* service thread only */
-static uint64_t pool_at_trim;		/* service thread only: pool bytes at the last trim */
+static uint64_t pool_mark;		/* service thread only: pool bytes at the last release,
+					 * raised by growth */
+static uint64_t last_kick_ms;		/* service thread only: last trim, flush or close */
+static bool release_pending;		/* service thread only: memory to return when idle */
 /* Set by .close (any thread), taken by the service thread; relaxed: a hint only. */
 static bool trim_wanted;		/* zsm_* atomics */
 /* A 'k' is in the pipe: further kicks skip the write() (relaxed: at worst one kick
@@ -66,6 +81,56 @@ static void on_sigusr1(int sig)
 	errno = saved;
 }
 
+/* The device's counters plus those of the devices it replaced (service thread). */
+static void format_stats(char *mm, size_t mm_size, char *io, size_t io_size, char *bd,
+			 size_t bd_size)
+{
+	const struct zsn_carried *c = &zsn.carried;
+	struct zram_mm_stat m;
+	struct zram_io_stat i;
+	struct zram_bd_stat b;
+
+	zram_get_mm_stat(zsn.zram, &m);
+	zram_get_io_stat(zsn.zram, &i);
+	zram_get_bd_stat(zsn.zram, &b);
+	m.pages_compacted += c->mm.pages_compacted;
+	m.huge_pages_since += c->mm.huge_pages_since;
+	if (c->mm.mem_used_max > m.mem_used_max)
+		m.mem_used_max = c->mm.mem_used_max;
+	i.failed_reads += c->io.failed_reads;
+	i.failed_writes += c->io.failed_writes;
+	i.invalid_io += c->io.invalid_io;
+	i.notify_free += c->io.notify_free;
+	b.bd_reads += c->bd.bd_reads;
+	b.bd_writes += c->bd.bd_writes;
+	zram_format_mm_stat(&m, mm, mm_size);
+	zram_format_io_stat(&i, io, io_size);
+	zram_format_bd_stat(&b, bd, bd_size);
+}
+
+/* Adds a device's cumulative counters to zsn.carried before it is replaced. */
+static void carry_stats(struct zram *zram)
+{
+	struct zsn_carried *c = &zsn.carried;
+	struct zram_mm_stat m;
+	struct zram_io_stat i;
+	struct zram_bd_stat b;
+
+	zram_get_mm_stat(zram, &m);
+	zram_get_io_stat(zram, &i);
+	zram_get_bd_stat(zram, &b);
+	c->mm.pages_compacted += m.pages_compacted;
+	c->mm.huge_pages_since += m.huge_pages_since;
+	if (m.mem_used_max > c->mm.mem_used_max)
+		c->mm.mem_used_max = m.mem_used_max;
+	c->io.failed_reads += i.failed_reads;
+	c->io.failed_writes += i.failed_writes;
+	c->io.invalid_io += i.invalid_io;
+	c->io.notify_free += i.notify_free;
+	c->bd.bd_reads += b.bd_reads;
+	c->bd.bd_writes += b.bd_writes;
+}
+
 /* Not from the signal handler (never): from the service thread and .cleanup. */
 int zsn_write_stats(void)
 {
@@ -75,9 +140,7 @@ int zsn_write_stats(void)
 
 	if (!zsn.cfg.stats || !zsn.zram)
 		return 0;
-	zram_mm_stat_show(zsn.zram, mm, sizeof(mm));
-	zram_io_stat_show(zsn.zram, io, sizeof(io));
-	zram_bd_stat_show(zsn.zram, bd, sizeof(bd));
+	format_stats(mm, sizeof(mm), io, sizeof(io), bd, sizeof(bd));
 	/* Written whole to a temporary name, then renamed: readers never see half a file. */
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", zsn.cfg.stats) >= (int)sizeof(tmp))
 		return -1;
@@ -133,35 +196,94 @@ static void give_back(void)
 #endif
 }
 
-static void maybe_trim(void)
+static uint64_t now_ms(void)
 {
-	static unsigned int quiet_ticks;	/* service thread only */
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The device holds nothing, in memory or in the backing file (deferred frees drained). */
+static bool device_empty(void)
+{
+	struct zram_ext_stat x;
+
+	zram_flush(zsn.zram);
+	zram_get_ext_stat(zsn.zram, &x);
+	return !x.pages_stored && !x.wb_pages;
+}
+
+/*
+ * Replaces an emptied device by a fresh one (see the top of the file). False when the
+ * device is not empty, has seen too few writes to be worth it, or a request holds it.
+ */
+static bool zsn_renew(void)
+{
+	struct zram_ext_stat x;
+	struct zram *fresh, *old;
+
+	zram_get_ext_stat(zsn.zram, &x);
+	if (x.num_writes < RENEW_WRITES || !device_empty())
+		return false;
+	fresh = zsn_make_device();
+	if (!fresh)
+		return false;
+	if (pthread_rwlock_trywrlock(&zsn.dev_lock)) {
+		zram_destroy(fresh);
+		return false;
+	}
+	/* Again under the lock: a write may have come since the first look. */
+	if (!device_empty()) {
+		pthread_rwlock_unlock(&zsn.dev_lock);
+		zram_destroy(fresh);
+		return false;
+	}
+	old = zsn.zram;
+	carry_stats(old);
+	zsn.zram = fresh;
+	/* The unlock releases the new pointer to the next request's read lock. */
+	pthread_rwlock_unlock(&zsn.dev_lock);
+	zram_destroy(old);
+	zsn.renewals++;
+	waste_after_compact = 0;
+	nbdkit_debug("zsmem: the disk is empty: fresh device (%llu so far)",
+		     (unsigned long long)zsn.renewals);
+	return true;
+}
+
+/*
+ * After a big free or a closed connection, once trims and flushes have paused for
+ * IDLE_MS: a fresh device if the disk is empty, else compaction when the pool is
+ * fragmented (it also flushes zsmalloc's list of freed pages still resident); then the
+ * compressor states of exited threads are freed and the malloc heap is trimmed.
+ */
+static void maybe_release(uint64_t now)
+{
 	struct zram_mm_stat mm;
 
 	zram_get_mm_stat(zsn.zram, &mm);
-	if (zsm_xchg_relaxed(&trim_wanted, false) ||
-	    mm.mem_used_total + MIN_WASTE <= pool_at_trim) {
-		give_back();
-		pool_at_trim = mm.mem_used_total;
-		quiet_ticks = 2;
-	} else if (quiet_ticks && --quiet_ticks == 0) {
-		/*
-		 * Two ticks after the last big free, when the trims have stopped: the
-		 * deferred framework has dropped its extra buffer pages by now, and
-		 * zsmalloc may still hold freed pages for its next batched madvise;
-		 * compaction releases those, then glibc gives the buffers back.
-		 */
-		if (mm.mem_used_total > mm.compr_data_size + MIN_WASTE) {
+	if (zsm_xchg_relaxed(&trim_wanted, false) || mm.mem_used_total + MIN_WASTE <= pool_mark)
+		release_pending = true;
+	else if (mm.mem_used_total > pool_mark)
+		pool_mark = mm.mem_used_total;	/* growth: the next shrink counts from the top */
+	if (!release_pending || now - last_kick_ms < IDLE_MS)
+		return;
+	release_pending = false;
+	if (!zsn_renew()) {
+		zram_get_mm_stat(zsn.zram, &mm);
+		if (mm.mem_used_total > mm.compr_data_size + MIN_WASTE ||
+		    !mm.compr_data_size) {
 			zram_compact(zsn.zram);
 			waste_after_compact = pool_waste();
 		}
-		give_back();
-		zram_get_mm_stat(zsn.zram, &mm);
-		pool_at_trim = mm.mem_used_total;
-	} else if (mm.mem_used_total > pool_at_trim) {
-		/* Growth moves the mark up: the next shrink is measured from the top. */
-		pool_at_trim = mm.mem_used_total;
 	}
+	/* The compressor states of nbdkit's exited worker threads (zstd: ~50 KiB each,
+	 * 16 threads a connection). */
+	zram_release_idle_state(zsn.zram);
+	give_back();
+	zram_get_mm_stat(zsn.zram, &mm);
+	pool_mark = mm.mem_used_total;
 }
 
 void zsn_service_connection_closed(void)
@@ -176,19 +298,32 @@ static void *service_main(void *arg)
 
 	(void)arg;
 	while (!zsm_load_acquire(&stopping)) {
-		bool stats = false;
+		bool stats = false, kicked = false;
+		int timeout = TICK_MS;
 		char buf[64];
+		uint64_t now;
 		ssize_t n;
 
+		/* A release waits for IDLE_MS without kicks, not for the next tick. */
+		if (release_pending) {
+			uint64_t since = now_ms() - last_kick_ms;
+
+			timeout = since >= IDLE_MS ? 0 : (int)(IDLE_MS - since);
+		}
 		/* Bytes: 's' from the SIGUSR1 handler, 'k' kicks, 'q' at stop. */
-		if (poll(&p, 1, TICK_MS) > 0)
-			while ((n = read(wake_pipe[0], buf, sizeof(buf))) > 0)
+		if (poll(&p, 1, timeout) > 0)
+			while ((n = read(wake_pipe[0], buf, sizeof(buf))) > 0) {
 				stats = stats || memchr(buf, 's', (size_t)n);
+				kicked = kicked || memchr(buf, 'k', (size_t)n);
+			}
 		zsm_store_relaxed(&kick_pending, false);
+		now = now_ms();
+		if (kicked)
+			last_kick_ms = now;
 		if (stats)
 			zsn_write_stats();
 		maybe_compact();
-		maybe_trim();
+		maybe_release(now);
 	}
 	return NULL;
 }

@@ -43,6 +43,21 @@ ZS_API unsigned long zram_compact(struct zram *zram)
 	return zs_compact(zram->pool);
 }
 
+ZS_API unsigned int zram_release_idle_state(struct zram *zram)
+{
+	unsigned int n = 0;
+
+	if (!zram)
+		return 0;
+	/* ctl_lock: comps[] entries are replaced (recomp_register_locked) only under it. */
+	pthread_mutex_lock(&zram->ctl_lock);
+	for (unsigned int p = 0; p < ZRAM_MAX_COMPS; p++)
+		if (zram->comps[p])
+			n += zcomp_release_idle(zram->comps[p]);
+	pthread_mutex_unlock(&zram->ctl_lock);
+	return n;
+}
+
 /* ---------------------------------------------------------------------------------- */
 /* Recompression                                                                       */
 
