@@ -31,11 +31,11 @@ if [ $quick = 1 ]; then
 	run generator -m 4 -a lz4 -t 1 -r 1 --no-prefault
 else
 	c64=${ZSMEM_CORPUS64:?set ZSMEM_CORPUS64}
-	run python64 -c "$c64" -m 64 -a lz4,lzo -t 1,2 -r 3 --no-prefault "${kernel[@]}"
+	run python64 -c "$c64" -m 64 -a lz4,lzo -t 1,2 -r 5 --no-prefault "${kernel[@]}"
 	[ -n "${ZSMEM_CORPUS_NODE:-}" ] &&
-		run node192 -c "$ZSMEM_CORPUS_NODE" -m 192 -a lz4 -t 1 -r 3 --no-prefault "${kernel[@]}"
+		run node192 -c "$ZSMEM_CORPUS_NODE" -m 192 -a lz4 -t 1 -r 5 --no-prefault "${kernel[@]}"
 	[ -n "${ZSMEM_CORPUS_JAVA:-}" ] &&
-		run java192 -c "$ZSMEM_CORPUS_JAVA" -m 192 -a lz4 -t 1 -r 3 --no-prefault "${kernel[@]}"
+		run java192 -c "$ZSMEM_CORPUS_JAVA" -m 192 -a lz4 -t 1 -r 5 --no-prefault "${kernel[@]}"
 fi
 python3 - "$tmp" "$out/zram.json" "${#kernel[@]}" <<'PY'
 import json, sys
