@@ -58,13 +58,16 @@ console.log(s);
 """
 
 def run_one(cmd):
-    """Runs cmd in a fresh child; returns wall time, max RSS (KiB), stdout, stderr."""
+    """Runs cmd in a fresh child; returns wall time, CPU time (user + system, all its
+    threads: less disturbed than wall time on a shared machine), max RSS (KiB), stdout,
+    stderr."""
     probe = ("import resource, subprocess, sys, time, json\n"
              "t = time.monotonic()\n"
              "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
              "w = time.monotonic() - t\n"
              "ru = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
              "print(json.dumps({'rc': p.returncode, 'wall_s': w, 'maxrss_kib': ru.ru_maxrss,"
+             " 'cpu_s': ru.ru_utime + ru.ru_stime,"
              " 'out': p.stdout, 'err': p.stderr}))\n")
     r = subprocess.run([sys.executable, "-c", probe] + cmd, capture_output=True, text=True, check=True)
     return json.loads(r.stdout)
@@ -98,6 +101,7 @@ for name, cmd in progs:
         row = {"program": name, "mode": mode, "wall_s": r["wall_s"],
                "maxrss_mib": r["maxrss_kib"] / 1024, "same_output": r["out"].strip() == base_out,
                "time_vs_plain": r["wall_s"] / res["plain"]["wall_s"],
+               "cpu_s": r["cpu_s"], "cpu_vs_plain": r["cpu_s"] / res["plain"]["cpu_s"],
                "cap_mib": cap / MiB if mode == "launcher, cap" else None}
         if st:
             row.update({"placed_mib": st["placed_bytes"] / MiB,
@@ -106,7 +110,8 @@ for name, cmd in progs:
                         "peak_pool_mib": st["peak_pool_pages"] * 4096 / MiB,
                         "peak_compr_mib": st["peak_compr_bytes"] / MiB,
                         "evictions": st["evictions"], "faults": st["faults"],
-                        "refaults": st["refaults"], "user_mode_only": bool(st["user_mode_only"])})
+                        "refaults": st["refaults"], "readahead_pages": st.get("readahead_pages", 0),
+                        "user_mode_only": bool(st["user_mode_only"])})
         rows.append(row)
 
 doc = {"tool": "region_real", "quick": quick, "working_set_mib": ws / MiB, "cap_mib": cap / MiB,

@@ -108,7 +108,8 @@ struct zsr_stats {
 	uint64_t pool_pages;		/* 4 KiB pages held by the pool now */
 	uint64_t same_pages;		/* evicted pages held as one repeated word now */
 	/* zsmem extensions */
-	uint64_t refaults;		/* faults on evicted pages, cumulative */
+	uint64_t refaults;		/* evicted pages brought back (faulted or read ahead), cumulative */
+	uint64_t readahead_pages;	/* of those, brought back ahead of a sequential refault */
 	uint64_t evictions;		/* pages evicted, cumulative */
 	uint64_t huge_pages;		/* stored pages kept raw (incompressible) now */
 	uint64_t dropped_pages;		/* copies dropped by munmap / DONTNEED / mremap */

@@ -43,6 +43,11 @@ struct zsr_hstate {
 	unsigned char *zero;	/* one zero page: source of write first-touch fills */
 	unsigned long frees[ZSR_HFREE];	/* copies of refaulted pages, freed in a batch */
 	size_t nfree;
+	struct {
+		size_t next;	/* the refault that would continue this sequential run */
+		size_t win;	/* its readahead window (pages); 0 = not sequential yet */
+	} ra[ZSR_RA_STREAMS];
+	unsigned ra_victim;	/* the stream slot a new run takes (round robin) */
 };
 
 static uint64_t now_ms(void)
@@ -392,6 +397,103 @@ static void recount_evicted(struct zsr *r, const struct zsr_page *pe)
 	}
 }
 
+static void queue_free(struct zsr *r, unsigned long handle)
+{
+	struct zsr_hstate *h = r->hs;
+
+	h->frees[h->nfree++] = handle;
+	if (h->nfree == ZSR_HFREE) {
+		zs_free_batch(r->pool, h->frees, h->nfree);
+		h->nfree = 0;
+	}
+}
+
+/*
+ * Readahead after the refault of page idx. A program reading its evicted memory in
+ * order (a dict walked after it was built, arrays scanned) otherwise pays one handler
+ * round trip per page; when this refault continues a run (idx is the page after what
+ * was refaulted or read ahead last in one of ZSR_RA_STREAMS runs: a dict walk reads its
+ * entries and the objects they point to, two runs interleaved), the next evicted pages
+ * are brought back now, the window doubling up to ZSR_RA_MAX. No thread waits on them (a fault that came
+ * meanwhile is queued and finds the page resident), hence no wake. Under a cap it stops
+ * half a batch short of it: the cap is never passed, the reclaimer is woken as by a
+ * fault. Same publish/fill/commit protocol as handle_fault's.
+ */
+static void readahead(struct zsr *r, size_t idx)
+{
+	struct zsr_hstate *h = r->hs;
+	size_t i, end, win;
+	unsigned k;
+
+	for (k = 0; k < ZSR_RA_STREAMS && h->ra[k].next != idx; k++)
+		;
+	if (k == ZSR_RA_STREAMS) {
+		/* a new run, or none: it takes the oldest slot */
+		k = h->ra_victim++ % ZSR_RA_STREAMS;
+		h->ra[k].win = 0;
+		h->ra[k].next = idx + 1;
+		return;
+	}
+	win = h->ra[k].win ? (h->ra[k].win * 2 > ZSR_RA_MAX ? ZSR_RA_MAX : h->ra[k].win * 2)
+			   : ZSR_RA_MIN;
+	h->ra[k].win = win;
+	end = idx + 1 + win;
+	if (end > r->nr_pages)
+		end = r->nr_pages;
+	for (i = idx + 1; i < end; i++) {
+		struct zsr_page *p = &r->pages[i];
+		struct zsr_page pe;
+		uintptr_t addr = (uintptr_t)r->base + i * ZSR_PAGE;
+		int ret;
+
+		pthread_mutex_lock(&r->lock);
+		if (p->state == PS_RESIDENT) {	/* never evicted, or refaulted already */
+			pthread_mutex_unlock(&r->lock);
+			continue;
+		}
+		if (p->state != PS_EVICTED ||
+		    (r->cap && r->nr_resident + ZSR_BATCH / 2 >= r->cap)) {
+			pthread_mutex_unlock(&r->lock);
+			break;
+		}
+		pe = *p;
+		uncount_evicted(r, &pe);
+		r->refaults++;
+		r->readahead++;
+		p->state = PS_RESIDENT;
+		p->flags = PF_FILLING | PF_REF;	/* not PF_HOT: it was not asked for yet */
+		r->nr_resident++;
+		if (r->cap && r->nr_resident + ZSR_BATCH >= r->cap && !r->reclaim_wanted) {
+			r->reclaim_wanted = true;
+			pthread_cond_signal(&r->reclaim_cv);
+		}
+		pthread_mutex_unlock(&r->lock);
+
+		if (_zsr_load(r, &pe, h->buf) != 0) {
+			fprintf(stderr, "zsmem region: corrupt compressed page at %p\n", (void *)addr);
+			abort();
+		}
+		ret = _zsr_copy(r, addr, h->buf, false, drain);
+		pthread_mutex_lock(&r->lock);
+		if (ret && ret != -EEXIST) {
+			/* -EAGAIN (an event is pending) or -ENOENT (unmapped): put it back,
+			 * a later fault takes the usual path */
+			*p = pe;
+			recount_evicted(r, &pe);
+			r->refaults--;
+			r->readahead--;
+			r->nr_resident--;
+			pthread_mutex_unlock(&r->lock);
+			break;
+		}
+		p->flags &= (uint16_t)~PF_FILLING;
+		pthread_mutex_unlock(&r->lock);
+		if (!(pe.flags & PF_SAME))
+			queue_free(r, pe.handle);
+	}
+	h->ra[k].next = i;
+}
+
 static void handle_fault(struct zsr *r, struct fault *f)
 {
 	struct zsr_hstate *h = r->hs;
@@ -558,12 +660,10 @@ static void handle_fault(struct zsr *r, struct fault *f)
 		 * compr_bytes that no compaction can take back. The batch is freed after
 		 * the wake, off the fault's path.
 		 */
-		h->frees[h->nfree++] = pe.handle;
-		if (h->nfree == ZSR_HFREE) {
-			zs_free_batch(r->pool, h->frees, h->nfree);
-			h->nfree = 0;
-		}
+		queue_free(r, pe.handle);
 	}
+	if (pe.state == PS_EVICTED && ret == 0)
+		readahead(r, zsr_idx(r, f->addr));
 }
 
 /* Events before faults, ready moves before faults; then the parked faults once. */
@@ -628,6 +728,8 @@ void *_zsr_handler_main(void *arg)
 		abort();
 	}
 	memset(h.zero, 0, ZSR_PAGE);
+	for (unsigned k = 0; k < ZSR_RA_STREAMS; k++)
+		h.ra[k].next = SIZE_MAX;	/* no run yet */
 	r->hs = &h;
 	for (;;) {
 		struct pollfd p[2] = { { .fd = r->uffd, .events = POLLIN },

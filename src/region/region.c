@@ -250,6 +250,7 @@ ZSR_API void zsr_get_stats(struct zsr *r, struct zsr_stats *st)
 	st->compr_bytes = r->compr_bytes;
 	st->same_pages = r->nr_same;
 	st->refaults = r->refaults;
+	st->readahead_pages = r->readahead;
 	st->evictions = r->evictions;
 	st->huge_pages = r->nr_huge;
 	st->dropped_pages = r->dropped;

@@ -52,6 +52,9 @@
 #define ZSR_MIN_CAP		64u	/* smallest effective max_resident, pages */
 #define ZSR_THROTTLE_MS		20u	/* longest a fault waits for the reclaimer */
 #define ZSR_HFREE		32u	/* refaulted copies the handler frees per batch */
+#define ZSR_RA_MIN		4u	/* first readahead window on a sequential refault */
+#define ZSR_RA_MAX		32u	/* largest readahead window (pages) */
+#define ZSR_RA_STREAMS		4u	/* sequential runs followed at once */
 
 enum zsr_state { PS_NONE, PS_RESIDENT, PS_EVICTING, PS_EVICTED, PS_GONE };
 
@@ -113,7 +116,7 @@ struct zsr {
 	struct zsr_page *pages;		/* nr_pages entries (mmap'd, lazily populated) */
 	size_t hand;			/* CLOCK hand */
 	uint64_t nr_resident, nr_stored, nr_same, nr_huge, compr_bytes;
-	uint64_t faults, refaults, evictions, dropped, throttled;
+	uint64_t faults, refaults, evictions, dropped, throttled, readahead;
 	struct zsr_zap zaps[ZSR_MAX_ZAPS];
 	struct zsr_move *moves;
 	size_t nr_moves, cap_moves;

@@ -614,7 +614,7 @@ static void print_stats(void)
 		     "zsmem-run: pid=%d placed_maps=%lu placed_bytes=%lu fallback_maps=%lu "
 		     "cap_pages=%llu resident_pages=%llu peak_resident_pages=%lu "
 		     "evicted_pages=%llu stored_pages=%llu same_pages=%llu pool_pages=%llu "
-		     "compr_bytes=%llu faults=%llu refaults=%llu evictions=%llu "
+		     "compr_bytes=%llu faults=%llu refaults=%llu readahead_pages=%llu evictions=%llu "
 		     "peak_evicted_pages=%lu peak_pool_pages=%lu peak_compr_bytes=%lu "
 		     "user_mode_only=%d\n",
 		     (int)getpid(), atomic_load(&g.placed_maps), atomic_load(&g.placed_bytes),
@@ -623,7 +623,8 @@ static void print_stats(void)
 		     (unsigned long long)st.evicted_pages, (unsigned long long)st.stored_pages,
 		     (unsigned long long)st.same_pages, (unsigned long long)st.pool_pages,
 		     (unsigned long long)st.compr_bytes, (unsigned long long)st.faults,
-		     (unsigned long long)st.refaults, (unsigned long long)st.evictions,
+		     (unsigned long long)st.refaults, (unsigned long long)st.readahead_pages,
+		     (unsigned long long)st.evictions,
 		     atomic_load(&g.peak_evicted), atomic_load(&g.peak_pool),
 		     atomic_load(&g.peak_compr), (int)st.user_mode_only);
 	if (n > 0 && write(2, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1) < 0)
