@@ -169,6 +169,27 @@ static bool zsd_catchup_due_locked(struct zs_deferred *d)
 }
 
 /*
+ * Under d->lock, dropped while draining: drain a page taken from the FIFO, its ticket
+ * shown in busy_ticket meanwhile (flush and fork wait on it), then the page back to
+ * the spare stack and the waiters on done_cond woken.
+ */
+static void zsd_drain_taken_locked(struct zsd_worker *w, struct zsd_page *pg)
+{
+	struct zs_deferred *d = w->d;
+
+	w->busy_ticket = pg->ticket;
+	zsd_unlock(d);
+
+	zsd_run_work(d, pg);
+
+	zsd_lock(d);
+	if (pg->kind == ZSD_WORK_PAGE)
+		zsd_spare_put_locked(d, pg);
+	w->busy_ticket = 0;
+	pthread_cond_broadcast(&d->done_cond);
+}
+
+/*
  * A catch-up thread (the essay at the top): normal priority, asleep until the timer
  * finds the FIFO's head overdue, or a flush waits; then it drains, oldest first, until
  * the FIFO is empty (or, for a flush alone, up to the flush's ticket). It takes no
@@ -187,17 +208,8 @@ static void zsd_catchup_main(struct zsd_worker *w)
 		if (d->stop)
 			break;
 		pg = zsd_work_pop_locked(d);
-		w->busy_ticket = pg->ticket;
 		d->catchup_drains++;
-		zsd_unlock(d);
-
-		zsd_run_work(d, pg);
-
-		zsd_lock(d);
-		if (pg->kind == ZSD_WORK_PAGE)
-			zsd_spare_put_locked(d, pg);
-		w->busy_ticket = 0;
-		pthread_cond_broadcast(&d->done_cond);
+		zsd_drain_taken_locked(w, pg);
 	}
 	zsd_unlock(d);
 }
@@ -226,16 +238,7 @@ static void *zsd_worker_main(void *arg)
 		pg = zsd_work_pop_locked(d);
 		if (!pg)
 			break;		/* stopping and nothing left */
-		w->busy_ticket = pg->ticket;
-		zsd_unlock(d);
-
-		zsd_run_work(d, pg);
-
-		zsd_lock(d);
-		if (pg->kind == ZSD_WORK_PAGE)
-			zsd_spare_put_locked(d, pg);
-		w->busy_ticket = 0;
-		pthread_cond_broadcast(&d->done_cond);
+		zsd_drain_taken_locked(w, pg);
 	}
 	zsd_unlock(d);
 	return NULL;

@@ -357,14 +357,7 @@ static long evict_batch(struct zsr *r, struct evctx *c, size_t n, int *err)
 		*pe = v->pe;
 		pe->state = PS_EVICTED;
 		r->nr_resident--;
-		if (pe->flags & PF_SAME) {
-			r->nr_same++;
-		} else {
-			r->nr_stored++;
-			r->compr_bytes += pe->len;
-			if (pe->flags & PF_RAW)
-				r->nr_huge++;
-		}
+		_zsr_count_evicted(r, pe);
 		r->evictions++;
 		done++;
 	}

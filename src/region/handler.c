@@ -384,18 +384,6 @@ static int fill_zero(struct zsr *r, uintptr_t addr, bool write)
 	return fill_zero_w(r, addr, write, false);
 }
 
-/* Puts an EVICTED entry back into the counters (a fill that failed). Under r->lock. */
-static void recount_evicted(struct zsr *r, const struct zsr_page *pe)
-{
-	if (pe->flags & PF_SAME) {
-		r->nr_same++;
-	} else {
-		r->nr_stored++;
-		r->compr_bytes += pe->len;
-		if (pe->flags & PF_RAW)
-			r->nr_huge++;
-	}
-}
 
 static void queue_free(struct zsr *r, unsigned long handle)
 {
@@ -479,7 +467,7 @@ static void readahead(struct zsr *r, size_t idx)
 			/* -EAGAIN (an event is pending) or -ENOENT (unmapped): put it back,
 			 * a later fault takes the usual path */
 			*p = pe;
-			recount_evicted(r, &pe);
+			_zsr_count_evicted(r, &pe);	/* a fill that failed: back */
 			r->refaults--;
 			r->readahead--;
 			r->nr_resident--;
@@ -635,7 +623,7 @@ static void handle_fault(struct zsr *r, struct fault *f)
 		 * events; -ENOENT: unmapped under us, the unmap event (queued) drops it. */
 		*p = pe;
 		if (pe.state == PS_EVICTED) {
-			recount_evicted(r, &pe);
+			_zsr_count_evicted(r, &pe);	/* a fill that failed: back */
 			r->refaults--;
 		}
 		r->nr_resident--;

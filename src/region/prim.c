@@ -110,6 +110,18 @@ void _zsr_free_handle(struct zsr *r, unsigned long handle)
 	zs_free(r->pool, handle);
 }
 
+void _zsr_count_evicted(struct zsr *r, const struct zsr_page *pe)
+{
+	if (pe->flags & PF_SAME) {
+		r->nr_same++;
+	} else {
+		r->nr_stored++;
+		r->compr_bytes += pe->len;
+		if (pe->flags & PF_RAW)
+			r->nr_huge++;
+	}
+}
+
 int _zsr_load(struct zsr *r, const struct zsr_page *pe, void *buf)
 {
 	unsigned char local[ZSR_PAGE];

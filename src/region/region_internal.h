@@ -152,6 +152,8 @@ static inline bool zsr_in(const struct zsr *r, uintptr_t addr)
 void _zsr_free_handle(struct zsr *r, unsigned long handle);
 /* Rebuilds a page from an EVICTED entry's {handle, len, flags} into buf: 0 or -EIO. */
 int _zsr_load(struct zsr *r, const struct zsr_page *pe, void *buf);
+/* Counts an EVICTED entry in nr_same / nr_stored, compr_bytes, nr_huge. Under r->lock. */
+void _zsr_count_evicted(struct zsr *r, const struct zsr_page *pe);
 /* Wakes the handler thread (eventfd). */
 void _zsr_kick_handler(struct zsr *r);
 /* UFFDIO_COPY / ZEROPAGE of one page. wake: the waiters are woken when it succeeded
