@@ -270,6 +270,9 @@ static void maybe_release(uint64_t now)
 	if (!release_pending || now - last_kick_ms < IDLE_MS)
 		return;
 	release_pending = false;
+	/* The trims' deferred frees reach the pool now, not at the framework's next tick
+	 * (up to 3/4 of its max delay, nbd_device.c): compaction then sees them. */
+	zram_flush(zsn.zram);
 	if (!zsn_renew()) {
 		zram_get_mm_stat(zsn.zram, &mm);
 		if (mm.mem_used_total > mm.compr_data_size + MIN_WASTE ||
