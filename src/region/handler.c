@@ -406,11 +406,15 @@ static void queue_free(struct zsr *r, unsigned long handle)
  * meanwhile is queued and finds the page resident), hence no wake. Under a cap it stops
  * half a batch short of it: the cap is never passed, the reclaimer is woken as by a
  * fault. Same publish/fill/commit protocol as handle_fault's.
+ * kind PS_NONE (cfg.map_ahead, after a first touch): the run goes over untouched
+ * pages, each mapped to the shared zero page (no memory until written; its first
+ * write is an in-kernel copy-on-write), the window growing up to ZSR_ZA_MAX; they are
+ * not faults nor refaults, only resident pages.
  */
-static void readahead(struct zsr *r, size_t idx)
+static void readahead(struct zsr *r, size_t idx, enum zsr_state kind)
 {
 	struct zsr_hstate *h = r->hs;
-	size_t i, end, win;
+	size_t i, end, win, max;
 	unsigned k;
 
 	for (k = 0; k < ZSR_RA_STREAMS && h->ra[k].next != idx; k++)
@@ -422,8 +426,8 @@ static void readahead(struct zsr *r, size_t idx)
 		h->ra[k].next = idx + 1;
 		return;
 	}
-	win = h->ra[k].win ? (h->ra[k].win * 2 > ZSR_RA_MAX ? ZSR_RA_MAX : h->ra[k].win * 2)
-			   : ZSR_RA_MIN;
+	max = kind == PS_NONE ? ZSR_ZA_MAX : ZSR_RA_MAX;
+	win = h->ra[k].win ? (h->ra[k].win * 2 > max ? max : h->ra[k].win * 2) : ZSR_RA_MIN;
 	h->ra[k].win = win;
 	end = idx + 1 + win;
 	if (end > r->nr_pages)
@@ -439,12 +443,29 @@ static void readahead(struct zsr *r, size_t idx)
 			pthread_mutex_unlock(&r->lock);
 			continue;
 		}
-		if (p->state != PS_EVICTED ||
+		if (p->state != kind ||
 		    (r->cap && r->nr_resident + ZSR_BATCH / 2 >= r->cap)) {
 			pthread_mutex_unlock(&r->lock);
 			break;
 		}
 		pe = *p;
+		if (kind == PS_NONE) {
+			p->state = PS_RESIDENT;
+			p->flags = PF_FILLING | PF_REF;
+			r->nr_resident++;
+			pthread_mutex_unlock(&r->lock);
+			ret = _zsr_zeropage(r, addr, false, drain);
+			pthread_mutex_lock(&r->lock);
+			if (ret && ret != -EEXIST) {
+				*p = pe;	/* as for a refault below: back, and stop */
+				r->nr_resident--;
+				pthread_mutex_unlock(&r->lock);
+				break;
+			}
+			p->flags &= (uint16_t)~PF_FILLING;
+			pthread_mutex_unlock(&r->lock);
+			continue;
+		}
 		uncount_evicted(r, &pe);
 		r->refaults++;
 		r->readahead++;
@@ -651,7 +672,9 @@ static void handle_fault(struct zsr *r, struct fault *f)
 		queue_free(r, pe.handle);
 	}
 	if (pe.state == PS_EVICTED && ret == 0)
-		readahead(r, zsr_idx(r, f->addr));
+		readahead(r, zsr_idx(r, f->addr), PS_EVICTED);
+	else if (pe.state == PS_NONE && ret == 0 && r->map_ahead)
+		readahead(r, zsr_idx(r, f->addr), PS_NONE);
 }
 
 /* Events before faults, ready moves before faults; then the parked faults once. */

@@ -114,6 +114,7 @@ ZSR_API struct zsr *zsr_create(const struct zsr_config *cfg)
 	r->size = size;
 	r->nr_pages = size / ZSR_PAGE;
 	r->deferred = cfg->deferred_free;
+	r->map_ahead = cfg->map_ahead;
 	if (cfg->max_resident) {
 		r->cap = cfg->max_resident / ZSR_PAGE;
 		if (r->cap < ZSR_MIN_CAP)

@@ -55,6 +55,7 @@
 #define ZSR_RA_MIN		4u	/* first readahead window on a sequential refault */
 #define ZSR_RA_MAX		32u	/* largest readahead window (pages) */
 #define ZSR_RA_STREAMS		4u	/* sequential runs followed at once */
+#define ZSR_ZA_MAX		64u	/* largest map-ahead window over untouched pages */
 
 enum zsr_state { PS_NONE, PS_RESIDENT, PS_EVICTING, PS_EVICTED, PS_GONE };
 
@@ -105,6 +106,7 @@ struct zsr {
 	int efd;			/* eventfd: wakes the handler (stop, parked faults) */
 	bool user_mode_only;
 	bool deferred;
+	bool map_ahead;			/* cfg.map_ahead: zero pages ahead of in-order first touches */
 	size_t cap;			/* max resident pages; 0 = no cap */
 
 	struct zs_pool *pool;

@@ -653,6 +653,8 @@ __attribute__((constructor)) static void zsmem_run_init(void)
 	cfg.compressor = getenv("ZSMEM_RUN_COMPRESSOR");
 	cfg.deferred_free = !(getenv("ZSMEM_RUN_SYNC_FREE") && *getenv("ZSMEM_RUN_SYNC_FREE") == '1');
 	cfg.max_resident = 0;	/* the preload's reclaimer holds the cap (see the top) */
+	/* A heap grows in order: zero pages ahead of its first touches (region.h). */
+	cfg.map_ahead = !(getenv("ZSMEM_RUN_NO_MAP_AHEAD") && *getenv("ZSMEM_RUN_NO_MAP_AHEAD") == '1');
 	if (!g.self_hi)
 		return;
 	g.r = zsr_create(&cfg);
