@@ -6,7 +6,7 @@
  * Input: two config bytes, then ops (opcode byte + arguments), at most FUZZ_MAX_OPS.
  *   config 0: chain size (bits 0-1: 4, 8, 12, 16), ZS_POOL_DEFER_ZSPAGE_FREE (bit 2),
  *             deferred mode (bits 3-5, mod 6: none, handles grouped, handles plain,
- *             v2 array, per class, sync), no_rseq (bit 6)
+ *             v2 array, per class, sync), no_rseq (bit 6), ZS_POOL_DENSE_CLASSES (bit 7)
  *   config 1: spare pages (bits 0-1), v2 array entries 64 << bits 2-3, max delay
  *             (bit 4: 200 us, else default); bit 5: first try a config that must be
  *             refused (bit 6: spare_pages near UINT_MAX, bit 7: spare_pages_max near
@@ -156,7 +156,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t c0 = fz_u8(&f), c1 = fz_u8(&f);
 	struct zs_pool_config pc = {
 		.chain_size = 4 + (c0 & 3) * 4,
-		.flags = (c0 & 4) ? ZS_POOL_DEFER_ZSPAGE_FREE : 0,
+		.flags = ((c0 & 4) ? ZS_POOL_DEFER_ZSPAGE_FREE : 0) |
+			 ((c0 & 0x80) ? ZS_POOL_DENSE_CLASSES : 0),
 	};
 	unsigned int mode = ((c0 >> 3) & 7) % 6, nops, i;
 	bool deferred = mode != 0;
