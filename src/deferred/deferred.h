@@ -241,8 +241,6 @@ struct zs_deferred {
 	unsigned int nr_ready;
 	unsigned int nr_refilling;
 	bool refill_wanted;		/* a pusher asked the workers for a refill */
-	uint64_t refills;		/* refill runs, cumulative */
-	uint64_t ready_taken;		/* grown pages that came from grow_ready */
 
 	/* Serialises takers (flush, timer, teardown) so a slot has one taker at a time. */
 	pthread_mutex_t taker_lock;

@@ -129,7 +129,6 @@ static struct zsd_page *zsd_grow_get_locked(struct zs_deferred *d)
 	if (pg) {
 		d->grow_ready = pg->next;
 		d->nr_ready--;
-		d->ready_taken++;
 		return pg;
 	}
 	return zsd_grow_cold_locked(d);
@@ -166,11 +165,8 @@ void zsd_refill_locked(struct zs_deferred *d)
 	unsigned int n = 0, fresh0 = d->grow_used, nfresh;
 
 	d->refill_wanted = false;
-	while (n < ZSD_REFILL_BATCH &&
-	       d->nr_grown + d->nr_ready + d->nr_refilling < d->nr_grow_max) {
-		pg = zsd_grow_cold_locked(d);
-		if (!pg)
-			break;
+	/* NULL at the ceiling: the descriptors are the reservations (deferred.h). */
+	while (n < ZSD_REFILL_BATCH && (pg = zsd_grow_cold_locked(d)) != NULL) {
 		pg->next = list;
 		list = pg;
 		if (!last)
@@ -181,7 +177,6 @@ void zsd_refill_locked(struct zs_deferred *d)
 	if (!n)
 		return;
 	nfresh = d->grow_used - fresh0;
-	d->refills++;
 	zsd_unlock(d);
 
 	if (nfresh)

@@ -75,20 +75,26 @@ void *zs_meta_carve(struct zs_pool *pool, struct zs_meta_cursor *cur, size_t siz
 	return (void *)p;
 }
 
-/* Unmaps every block: every descriptor and handle chunk of the pool goes with them. */
-void zs_meta_destroy(struct zs_pool *pool)
+void zs_regions_unmap(struct zs_region **list)
 {
-	struct zs_pagesrc *ps = &pool->pages;
 	struct zs_region *r;
 
-	while ((r = ps->meta_blocks)) {
-		ps->meta_blocks = r->next;
+	while ((r = *list)) {
+		*list = r->next;
 #ifdef ZSMEM_ASAN
 		ASAN_UNPOISON_MEMORY_REGION(r->addr, r->len);	/* the range may be reused */
 #endif
 		munmap(r->addr, r->len);
 		free(r);
 	}
+}
+
+/* Unmaps every block: every descriptor and handle chunk of the pool goes with them. */
+void zs_meta_destroy(struct zs_pool *pool)
+{
+	struct zs_pagesrc *ps = &pool->pages;
+
+	zs_regions_unmap(&ps->meta_blocks);
 	ps->desc_cur.next = ps->desc_cur.end = 0;
 	ps->chunk_cur.next = ps->chunk_cur.end = 0;
 }

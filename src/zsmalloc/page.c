@@ -99,16 +99,8 @@ int zs_pagesrc_init(struct zs_pool *pool)
 void zs_pagesrc_destroy(struct zs_pool *pool)
 {
 	struct zs_pagesrc *ps = &pool->pages;
-	struct zs_region *r;
 
-	while ((r = ps->regions)) {
-		ps->regions = r->next;
-#ifdef ZSMEM_ASAN
-		ASAN_UNPOISON_MEMORY_REGION(r->addr, r->len);	/* the range may be reused */
-#endif
-		munmap(r->addr, r->len);
-		free(r);
-	}
+	zs_regions_unmap(&ps->regions);
 	/* Descriptors live in the metadata blocks: zs_meta_destroy() unmaps them. */
 	free(ps->stack);
 	free(ps->dirty < ps->spare ? ps->dirty : ps->spare);

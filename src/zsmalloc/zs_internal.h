@@ -480,6 +480,8 @@ void zs_zspage_release(struct zs_pool *pool, struct zspage *zp);
 void *zs_meta_carve(struct zs_pool *pool, struct zs_meta_cursor *cur, size_t size,
 		    size_t align);
 void zs_meta_destroy(struct zs_pool *pool);
+/* Unmaps and frees every region of a list (page regions, metadata blocks). */
+void zs_regions_unmap(struct zs_region **list);
 
 /* handle.c */
 struct zs_hchunk *zs_hchunk_alloc(struct zs_pool *pool, struct size_class *class);
