@@ -54,13 +54,14 @@ static size_t claim(struct zsr *r, struct victim *v, size_t max)
 	size_t n = 0, scanned = 0, limit;
 
 	pthread_mutex_lock(&r->lock);
-	/* Two sweeps: the first may only clear references. */
-	limit = 2 * r->nr_pages + 2;
+	/* Two sweeps over the written part of the table: the first may only clear
+	 * references. */
+	limit = 2 * r->hi + 2;
 	while (n < max && scanned < limit && r->nr_resident) {
 		size_t i = r->hand;
 		struct zsr_page *pe = &r->pages[i];
 
-		r->hand = i + 1 == r->nr_pages ? 0 : i + 1;
+		r->hand = i + 1 >= r->hi ? 0 : i + 1;
 		scanned++;
 		if (pe->state != PS_RESIDENT || (pe->flags & PF_FILLING))
 			continue;

@@ -199,6 +199,12 @@ static void drop_range(struct zsr *r, uintptr_t s, uintptr_t e, enum zsr_state t
 		return;
 	i = zsr_idx(r, lo);
 	end = zsr_idx(r, hi + ZSR_PAGE - 1);
+	pthread_mutex_lock(&r->lock);
+	if (to == PS_NONE && end > r->hi)
+		end = r->hi;	/* above hi every entry is NONE already */
+	else if (end > 0)
+		zsr_touch(r, end - 1);	/* GONE must be recorded: unmap_live skips it */
+	pthread_mutex_unlock(&r->lock);
 	while (i < end) {
 		nh = 0;
 		pthread_mutex_lock(&r->lock);
@@ -268,6 +274,8 @@ static void on_remap(struct zsr *r, uintptr_t from, uintptr_t to, uintptr_t len)
 			r->moves[k].to = r->moves[k].to - from + to;
 	lo = from < (uintptr_t)r->base ? (uintptr_t)r->base : from;
 	hi = from + len > (uintptr_t)r->base + r->size ? (uintptr_t)r->base + r->size : from + len;
+	if (lo < hi)
+		zsr_touch(r, zsr_idx(r, hi - 1));	/* GONE must be recorded */
 	for (a = lo; a < hi; a += ZSR_PAGE) {
 		size_t i = zsr_idx(r, a);
 		struct zsr_page *pe = &r->pages[i];
@@ -450,6 +458,7 @@ static void readahead(struct zsr *r, size_t idx, enum zsr_state kind)
 		}
 		pe = *p;
 		if (kind == PS_NONE) {
+			zsr_touch(r, i);
 			p->state = PS_RESIDENT;
 			p->flags = PF_FILLING | PF_REF;
 			r->nr_resident++;
@@ -615,6 +624,7 @@ static void handle_fault(struct zsr *r, struct fault *f)
 		uncount_evicted(r, &pe);
 		r->refaults++;
 	}
+	zsr_touch(r, (size_t)(p - r->pages));
 	p->state = PS_RESIDENT;
 	p->flags = PF_FILLING | (pe.state == PS_EVICTED ? (PF_REF | PF_HOT) : PF_REF);
 	r->nr_resident++;

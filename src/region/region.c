@@ -313,13 +313,17 @@ static void unmap_live(struct zsr *r)
 {
 	size_t i = 0, j;
 
+	/* Entries from hi on were never written: none is GONE, so the last run of live
+	 * pages reaches the end of the region. */
 	while (i < r->nr_pages) {
-		if (r->pages[i].state == PS_GONE) {
+		if (i < r->hi && r->pages[i].state == PS_GONE) {
 			i++;
 			continue;
 		}
-		for (j = i + 1; j < r->nr_pages && r->pages[j].state != PS_GONE; j++)
+		for (j = i + 1; j < r->hi && r->pages[j].state != PS_GONE; j++)
 			;
+		if (j >= r->hi)
+			j = r->nr_pages;
 		munmap(r->base + i * ZSR_PAGE, (j - i) * ZSR_PAGE);
 		i = j;
 	}
@@ -349,7 +353,7 @@ ZSR_API void zsr_destroy(struct zsr *r)
 	unmap_live(r);
 
 	/* Every compressed copy goes through the deferred path (or zs_free). */
-	for (i = 0; i < r->nr_pages; i++) {
+	for (i = 0; i < r->hi; i++) {
 		struct zsr_page *pe = &r->pages[i];
 
 		if (pe->state == PS_EVICTED && !(pe->flags & PF_SAME))

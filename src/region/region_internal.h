@@ -26,6 +26,11 @@
  * Events never take a page away from an evictor: they set DROP_NONE / DROP_GONE / MOVED in
  * `flags` and the evictor applies them at commit.
  *
+ * The table is mmap'd whole and populated as entries are written; on our kernel even
+ * reading an untouched entry allocates its page (no zero page on a read fault). So no
+ * sweep goes past r->hi: every entry at or above it was never written (NONE). Whoever
+ * writes an entry first moves hi past it (zsr_touch).
+ *
  * Invariant (under r->lock): nr_resident == #RESIDENT + #EVICTING,
  * nr_stored == #EVICTED with a pool object, nr_same == #EVICTED same-filled,
  * compr_bytes == sum of len over EVICTED pool objects.
@@ -116,7 +121,8 @@ struct zsr {
 	pthread_mutex_t lock;		/* page table, counters, zaps, moves */
 	pthread_cond_t reclaim_cv;	/* reclaimer waits here */
 	struct zsr_page *pages;		/* nr_pages entries (mmap'd, lazily populated) */
-	size_t hand;			/* CLOCK hand */
+	size_t hand;			/* CLOCK hand, < hi */
+	size_t hi;			/* entries >= hi never written (NONE) */
 	uint64_t nr_resident, nr_stored, nr_same, nr_huge, compr_bytes;
 	uint64_t faults, refaults, evictions, dropped, throttled, readahead;
 	struct zsr_zap zaps[ZSR_MAX_ZAPS];
@@ -144,6 +150,12 @@ struct zsr {
 static inline size_t zsr_idx(const struct zsr *r, uintptr_t addr)
 {
 	return (addr - (uintptr_t)r->base) / ZSR_PAGE;
+}
+/* Entry i is about to be written for the first time, maybe. Under r->lock. */
+static inline void zsr_touch(struct zsr *r, size_t i)
+{
+	if (i >= r->hi)
+		r->hi = i + 1;
 }
 static inline bool zsr_in(const struct zsr *r, uintptr_t addr)
 {
