@@ -43,7 +43,9 @@ static void usage(FILE *f)
 "              19, with catch-up threads), idle (SCHED_IDLE, the same)\n"
 "  -q          only the table\n"
 "  --kernel    also measure the kernel's own zram swap (root, /sys/block/zram0 free;\n"
-"              reconfigures zram0 and restores it)\n");
+"              reconfigures zram0 and restores it)\n"
+"  --real      also K real processes under zsmem-run (cap MIB/4 each), ended at once\n"
+"              by exit (each frees its buffer) and by SIGKILL: plain, deferred, sync\n");
 }
 
 static int parse_strategies(const char *list, bool *on)
@@ -93,6 +95,7 @@ int zsb_cli_parse(int argc, char **argv, struct zsb_opts *o)
 {
 	static const struct option lopts[] = {
 		{ "kernel", no_argument, NULL, 1000 },
+		{ "real", no_argument, NULL, 1001 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -191,6 +194,9 @@ int zsb_cli_parse(int argc, char **argv, struct zsb_opts *o)
 			break;
 		case 1000:
 			o->kernel = true;
+			break;
+		case 1001:
+			o->real = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -14,14 +14,14 @@ mkdir -p "$out"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if [ $quick = 1 ]; then
-	"$bin" -k 2 -m 4 -r 1 -K 0 -S sync,percpu -o - -q -j "$tmp/lab.json" >/dev/null
+	"$bin" -k 2 -m 4 -r 1 -K 0 -S sync,percpu --real -o - -q -j "$tmp/lab.json" >/dev/null
 	for w in nice normal; do
 		"$bin" -k 2 -m 4 -r 2 -K 0 -S sync,percpu -H 1 -W $w -o - -q \
 			-j "$tmp/contention-$w.json" >/dev/null
 	done
 else
 	"$bin" -c "${ZSMEM_CORPUS64:?set ZSMEM_CORPUS64}" -k 3 -m 64 -r 3 \
-		-S sync,lockfree,v3-plain,percpu -K 0 -o - -q -j "$tmp/lab.json" >/dev/null
+		-S sync,lockfree,v3-plain,percpu -K 0 --real -o - -q -j "$tmp/lab.json" >/dev/null
 	# Issue 10's contention study: 3 exits, sync vs percpu, quiet and under 2 spinning
 	# processes (as many as the CPUs here), repetitions interleaved; the default
 	# normal workers against nice-19 ones (opt-in), each with its own sync.
@@ -53,6 +53,22 @@ for s in lab["strategies"]:
     name = f"**{s['name']}**" if s["name"] == "percpu" else s["name"]
     print(f"| {name} ({s['what']}) | {s['exit_ns_per_page']:.1f} | {s['exit_ratio_sync']:.3f} "
           f"| {s['memory_back_ratio_sync_exit']:.2f} | {s['cpu_ratio_sync']:.2f} | {s['fallbacks_max']} |")
+real = lab.get("real") or {}
+if real.get("ran"):
+    print(f"\nReal processes (`--real`): {real['k']} processes run zsbench's child under "
+          f"`zsmem-run --max-resident {real['cap_mib']:g}M`, each filling {real['mib_per_process']} MiB "
+          f"of the same pages, then end at once; plain = no launcher. Medians of "
+          f"{real['repetitions']}. exit: each frees its buffer (the region drops every "
+          f"compressed copy through the launcher's free path), then exits; kill: SIGKILL. "
+          f"The kernel frees a dead process's pages, the pool's with the rest, before it "
+          f"reports the exit, so memory is back at \"all exited\".\n")
+    print("| strategy | end | RssAnon held, MiB | free() returned, ms | all exited, ms |")
+    print("| --- | --- | --- | --- | --- |")
+    for r in real["rows"]:
+        fr = f"{r['free_ms']:.2f}" if "free_ms" in r else "-"
+        print(f"| {r['strategy']} | {r['end']} | {r['rss_anon_mib']:.1f} | {fr} | {r['exit_ms']:.2f} |")
+elif real:
+    print(f"\nReal processes skipped: {real.get('skipped', '?')}")
 k = (kern or {}).get("kernel") or {}
 if k.get("ran"):
     print(f"\nThe kernel as reference (`--kernel`, {kern['k']} x {kern['mib_per_process']} MiB, "

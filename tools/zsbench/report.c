@@ -474,6 +474,8 @@ int zsb_report_json(struct zsb_run *run)
 			       bench_ratio(reap, res[ZSB_SYNC].exit_all_ns));
 		}
 	}
+	if (o->real && zsb_real_run(o, ps, &j) == 1)
+		run->failed = 1;
 	bench_json_dbl(&j, "wall_s", (double)(bench_now_ns() - run->t_start) / 1e9);
 	bench_json_obj_end(&j);
 	bench_json_finish(&j);

@@ -13,12 +13,15 @@
 #include "zsbench.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int main(int argc, char **argv)
 {
 	static struct zsb_run run;	/* ~90 KiB of repetitions: not on the stack */
 	int rc;
 
+	if (argc > 1 && !strcmp(argv[1], "--real-child"))
+		return zsb_real_child(argc, argv);
 	run.t_start = bench_now_ns();
 	run.kernel_rc = -1;
 	rc = zsb_cli_parse(argc, argv, &run.o);

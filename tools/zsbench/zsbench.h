@@ -11,6 +11,7 @@
  *   plot.c      gnuplot data and scripts
  *   kernel.c    --kernel: the same exit against the machine's own zram swap
  *   hog.c       -H: processes that spin during the exits (the contention study)
+ *   real.c      --real: real processes under zsmem-run, ended at once
  */
 #ifndef ZSBENCH_H
 #define ZSBENCH_H
@@ -68,6 +69,7 @@ struct zsb_opts {
 	unsigned int fill_threads;
 	unsigned int natural_ms;	/* how long deferred work may drain on its own */
 	bool kernel;
+	bool real;			/* --real: real processes under the launcher */
 	bool quiet;
 	uint64_t seed;
 	/*
@@ -228,5 +230,12 @@ int zsb_plot(const struct zsb_opts *o, const char *const *names, const double *n
  * JSON object being written; *reap_ns: median time from SIGKILL until all were reaped. */
 int zsb_kernel_run(const struct zsb_opts *o, const struct bench_pages *ps,
 		   struct bench_json *j, double *reap_ns);
+
+/* ---- real.c ---- */
+/* 0 done, 77 skipped (reason printed), 1: a configuration failed. Appends a "real"
+ * member to the JSON object being written. */
+int zsb_real_run(const struct zsb_opts *o, const struct bench_pages *ps, struct bench_json *j);
+/* The child side (argv[1] is "--real-child"): fills its buffer, waits, frees, exits. */
+int zsb_real_child(int argc, char **argv);
 
 #endif /* ZSBENCH_H */
