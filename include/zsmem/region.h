@@ -57,9 +57,11 @@
  *     any zsr_* function on a region inherited this way (exiting is fine).
  * Caveat: an address range unmapped from the region and mapped again by the application
  * while a reclaim is evicting pages of that very range can lose the new mapping's
- * contents: the kernel offers no conditional MADV_DONTNEED, so the window between the
- * region's last check and its madvise cannot be closed. Do not reuse unmapped parts of a
- * region for other mappings while a reclaim may run (the launcher serialises this).
+ * contents: the kernel offers no conditional MADV_DONTNEED or UFFDIO_MOVE, so the window
+ * between the region's last check and its madvise (or move) cannot be closed. Do not
+ * reuse unmapped parts of a region for other mappings while a reclaim may run (the
+ * launcher serialises this). Likewise a page whose compressed copy found no pool memory
+ * (ENOMEM) while the application mremap'd it away is lost.
  *
  * Thread and signal safety: zsr_reclaim and zsr_get_stats may be called from any
  * threads at once; zsr_destroy must not race with other calls on the same region.

@@ -73,7 +73,8 @@ enum zsr_flags {
 	PF_DROP_GONE = 1u << 5,	/* EVICTING: unmapped meanwhile: becomes GONE */
 	PF_MOVED = 1u << 6,	/* EVICTING: mremap'd meanwhile: see struct zsr_move */
 	PF_FILLED = 1u << 7,	/* EVICTING + DROP_NONE: the handler mapped zeros since */
-	PF_ZAPPING = 1u << 8,	/* EVICTING: its evictor DONTNEEDs it now (contents in the copy) */
+	PF_ZAPPING = 1u << 8,	/* EVICTING: its evictor DONTNEEDs or moves it out now: a
+				 * fault on it waits for the commit */
 	PF_FILLING = 1u << 9,	/* RESIDENT: published by the handler, its fill not done yet */
 };
 
