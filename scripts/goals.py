@@ -182,6 +182,18 @@ goal("`zsr_destroy`: memory back within 1.2x of the sync release", f"{num(db)}x"
 be = rg.get("bytes_exact")
 goal("every byte back exact (threads touching pages while the reclaimer evicts)",
      str(be).lower() if be is not None else None, be)
+real = ((load("zsbench") or {}).get("lab") or {}).get("real")
+if real is not None:
+    rows_r = {(x["strategy"], x["end"]): x for x in real.get("rows", [])}
+    de, sy = rows_r.get(("deferred", "exit"), {}), rows_r.get(("sync", "exit"), {})
+    ok = bool(real.get("ran")) and all(x.get("placed") for x in real.get("rows", []))
+    goal("`zsbench --real`: K real processes under the launcher end at once, every "
+         "configuration measured (exit: free() then exit; kill)",
+         f"{real.get('k')} x {real.get('mib_per_process')} MiB: free() deferred "
+         f"{num(de.get('free_ms'))} ms, sync {num(sy.get('free_ms'))} ms; all exited "
+         f"{num(de.get('exit_ms'))} / {num(sy.get('exit_ms'))} ms", ok)
+else:
+    goal("`zsbench --real`: K real processes under the launcher end at once", None, None)
 table("Issue 14: the userfaultfd region (`bench/region`)")
 
 if quick:

@@ -22,14 +22,19 @@
 _Thread_local unsigned int zsd_tls_busy __attribute__((tls_model("initial-exec")));
 
 /*
- * Fault in [p, p + len) ahead of use. MADV_POPULATE_WRITE (Linux 5.14) does it in one
- * call; where it is missing, a write to each page does the same, only slower.
+ * Fault in [p, p + len) ahead of use: MADV_POPULATE_WRITE (Linux 5.14) in one call for
+ * the guest kernel's part, then one write per page for the hypervisor's. On a VM with
+ * shadow paging (ours) populate leaves the hypervisor's tables empty, and the first
+ * access after it still costs ~5 us a page (measured: populate 0.5-0.7 us a page, then a
+ * first write 4.9-5.3 us a page, 0.03 us once any thread of the process has touched the
+ * page). Without the writes the burst pusher paid that trap on every ready page: 48 ns a
+ * push instead of ~10 (zsd_bench burst, figures at 1f8f500). zs_prefault_pages in
+ * src/zsmalloc/page.c does the same for pool pages.
  */
 static void zsd_populate(void *p, size_t len)
 {
 #ifdef MADV_POPULATE_WRITE
-	if (madvise(p, len, MADV_POPULATE_WRITE) == 0)
-		return;
+	(void)madvise(p, len, MADV_POPULATE_WRITE);
 #endif
 	for (size_t off = 0; off < len; off += ZSM_PAGE_SIZE)
 		((volatile char *)p)[off] = 0;
