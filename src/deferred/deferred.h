@@ -15,8 +15,9 @@
  *     page ("grown", from a region reserved at create), up to the ceiling (cfg
  *     spare_pages_max, default max(floor, 1024) = 4 MiB). Once a burst eats into the
  *     floor, a worker faults grown pages in ahead of need in batches (refill, one
- *     MADV_POPULATE_WRITE, ~1 us a page), so the pusher's growth is a list pop, not a
- *     15 us first-touch fault per page. The timer frees grown and ready pages once
+ *     MADV_POPULATE_WRITE, ~0.6 us a page, then a write to each: ~5 us a page for the
+ *     hypervisor's tables on a VM with shadow paging), so the pusher's growth is a list
+ *     pop, not a 15 us first-touch fault per page. The timer frees grown and ready pages once
  *     the stack has not run dry for max_delay and nothing is queued, so an idle pool
  *     shrinks back to the floor. Growth is only ever on the page-swap slow path
  *     (d->lock is taken there anyway); the common push path is unchanged;
