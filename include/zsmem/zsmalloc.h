@@ -340,7 +340,6 @@ struct zs_deferred_stats {
 	uint64_t spare_high;		/* most ever allocated at once */
 	uint64_t spare_grown;		/* pages allocated beyond the floor, cumulative */
 	uint64_t spare_max;		/* the ceiling in effect */
-	uint64_t timer_ticks;		/* wake-ups of the delay timer; none while idle */
 };
 ZS_API void zs_deferred_get_stats(struct zs_pool *pool, struct zs_deferred_stats *st);
 

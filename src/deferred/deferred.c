@@ -15,9 +15,7 @@
  * Bounded delay: the timer wakes every max_delay/4 and takes buffers whose first value
  * is older than max_delay/2, so a value waits at most about 3/4 of max_delay plus the
  * time a worker needs to reach it. The push path pays nothing for this: it stamps the
- * clock once per page (when it stores the first value). While nothing is buffered the
- * timer sleeps without a deadline; the first value of a page wakes it (deferred.h,
- * timer_idle): the tick after that wake comes a period later, so the bound holds.
+ * clock once per page (when it stores the first value).
  *
  * Workers and the pushers (cfg worker_sched; the data is in the README, measured with
  * zsbench -H for issue 10). The pushers are typically an exit path: K dying processes
@@ -531,35 +529,6 @@ static void zsd_timer_catchup(struct zs_deferred *d)
 	zsd_unlock(d);
 }
 
-/*
- * After a tick, with no lock held: is there anything for later ticks to do besides
- * values in slots (which the caller checks after announcing its sleep)? Grown or
- * ready pages wait for zsd_spare_shrink; catch-up threads need the ticks; v2's array
- * (no slots) is not watched by the handshake. A race with a push that grows a page
- * after this check is harmless: that push also starts a page, and wakes us.
- */
-static bool zsd_timer_may_sleep(struct zs_deferred *d)
-{
-	bool quiet;
-
-	if (d->nr_catchup || d->v2)
-		return false;
-	zsd_lock(d);
-	quiet = !d->nr_grown && !d->nr_ready && !d->nr_refilling && !d->work_head;
-	zsd_unlock(d);
-	return quiet;
-}
-
-/* Under timer_lock, timer_idle just set: does any slot hold a value? seq_cst loads,
- * the other half of the handshake with zsd_slot_store_slow. */
-static bool zsd_slots_empty(struct zs_deferred *d)
-{
-	for (unsigned int i = 0; i < d->nr_slots; i++)
-		if (__atomic_load_n(&d->slots[i].count, __ATOMIC_SEQ_CST))
-			return false;
-	return true;
-}
-
 static void *zsd_timer_main(void *arg)
 {
 	struct zs_deferred *d = arg;
@@ -580,22 +549,10 @@ static void *zsd_timer_main(void *arg)
 		if (d->timer_stop)
 			break;
 		pthread_mutex_unlock(&d->timer_lock);
-		zsm_add_relaxed(&d->timer_ticks, 1);
 		zsd_idle_scan(d);
 		zsd_timer_catchup(d);
 		zsd_spare_shrink(d);
-		bool quiet = zsd_timer_may_sleep(d);
-
 		pthread_mutex_lock(&d->timer_lock);
-		if (quiet && !d->timer_stop) {
-			/* The handshake (deferred.h, timer_idle): announce, then look. */
-			__atomic_store_n(&d->timer_idle, 1, __ATOMIC_SEQ_CST);
-			if (zsd_slots_empty(d))
-				while (__atomic_load_n(&d->timer_idle, __ATOMIC_RELAXED) &&
-				       !d->timer_stop)
-					pthread_cond_wait(&d->timer_cond, &d->timer_lock);
-			__atomic_store_n(&d->timer_idle, 0, __ATOMIC_RELAXED);
-		}
 	}
 	pthread_mutex_unlock(&d->timer_lock);
 	return NULL;
@@ -712,7 +669,6 @@ static void zsd_fork_child_one(struct zs_deferred *d)
 		pthread_cond_init(&d->catchup_cond, NULL);
 		pthread_cond_init(&d->timer_cond, NULL);
 		pthread_mutex_init(&d->timer_lock, NULL);
-		d->timer_idle = 0;	/* no timer here: pushers must not try to wake one */
 		for (unsigned int i = 0; i < d->nr_slots; i++) {
 			struct zsd_slot *s = &d->slots[i];
 			struct zsd_page *pg = s->pg;
@@ -1018,7 +974,6 @@ void zsd_get_stats(struct zs_deferred *d, struct zs_deferred_stats *st)
 	st->drained = zsm_load_relaxed(&d->drained);
 	st->drain_calls = zsm_load_relaxed(&d->drain_calls);
 	st->idle_drains = zsm_load_relaxed(&d->idle_drains);
-	st->timer_ticks = zsm_load_relaxed(&d->timer_ticks);
 	st->flushes = zsm_load_relaxed(&d->flushes);
 	st->wait_ns_max = zsm_load_relaxed(&d->wait_ns_max);
 	st->wait_ns_sum = zsm_load_relaxed(&d->wait_ns_sum);

@@ -142,8 +142,7 @@ struct zsd_slot {
 	uint32_t owner;
 	uint32_t closed;
 	uint32_t count;
-	uint16_t wake;		/* the holder queued a page: wake a worker after release */
-	uint16_t kick_timer;	/* the holder started a page while the timer slept */
+	uint32_t wake;		/* the holder queued a page: wake a worker after release */
 	void *buf;
 	struct zsd_page *pg;
 	uint64_t first_ns;
@@ -185,7 +184,6 @@ struct zs_deferred {
 	uint64_t drained;
 	uint64_t drain_calls;
 	uint64_t idle_drains;
-	uint64_t timer_ticks;		/* timer wake-ups (statistics) */
 	uint64_t flushes;
 	uint64_t wait_ns_max;
 	uint64_t wait_ns_sum;
@@ -251,17 +249,6 @@ struct zs_deferred {
 	/* Timer thread (bounded delay) */
 	pthread_mutex_t timer_lock;
 	pthread_cond_t timer_cond;
-	/*
-	 * The timer sleeps without a deadline while nothing needs it (timer_idle = 1,
-	 * written under timer_lock): no value in any slot, no page queued, none grown or
-	 * ready, no catch-up threads. A push that starts a page (count 0 -> 1, always the
-	 * slow path) wakes it. Dekker's pattern, every access seq_cst (one total order;
-	 * no fences: ThreadSanitizer does not model them): the timer stores timer_idle =
-	 * 1, then reads every slot's count; the pusher stores count = 1, then reads
-	 * timer_idle. One of them sees the other's store, so either the timer stays awake
-	 * or the pusher wakes it (zsd_timer_kick).
-	 */
-	int timer_idle;
 	bool timer_stop;
 	bool have_timer;
 	pthread_t timer;

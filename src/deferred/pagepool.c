@@ -100,16 +100,6 @@ void zsd_wake_worker(struct zs_deferred *d)
 	pthread_cond_signal(&d->work_cond);
 }
 
-/* The timer tests timer_idle and sleeps under timer_lock: clearing it there and
- * signalling cannot be lost. */
-void zsd_timer_kick(struct zs_deferred *d)
-{
-	pthread_mutex_lock(&d->timer_lock);
-	__atomic_store_n(&d->timer_idle, 0, __ATOMIC_RELAXED);
-	pthread_cond_signal(&d->timer_cond);
-	pthread_mutex_unlock(&d->timer_lock);
-}
-
 /*
  * Under d->lock: a cold descriptor (its page not faulted in, or madvised away), or
  * NULL when every descriptor is in use, ready or being refilled.

@@ -18,8 +18,6 @@ void zsd_queue_locked(struct zs_deferred *d, struct zsd_page *pg);
 /* Queue without waking a worker: the caller calls zsd_wake_worker() later. */
 void zsd_queue_locked_nowake(struct zs_deferred *d, struct zsd_page *pg);
 void zsd_wake_worker(struct zs_deferred *d);
-/* Wakes the timer from its idle sleep (deferred.h, timer_idle). No lock held. */
-void zsd_timer_kick(struct zs_deferred *d);
 /* Worker, under d->lock (dropped meanwhile): fault in a batch of grown pages ahead. */
 void zsd_refill_locked(struct zs_deferred *d);
 /* Takes d->lock: queue the slot's page (if non-empty), install a spare one (or NULL). */

@@ -345,15 +345,7 @@ static __attribute__((noinline)) bool zsd_slot_store_slow(struct zs_deferred *d,
 	r = d->push(s->buf, c, value);
 	if (r == ZS_PUSH_FULL)
 		return false;		/* refused even a fresh or partial page: give up */
-	if (c == 0) {
-		/* The handshake with a sleeping timer (deferred.h, timer_idle): store the
-		 * count, then read the flag, both seq_cst. Once per page. */
-		__atomic_store_n(&s->count, 1, __ATOMIC_SEQ_CST);
-		if (__atomic_load_n(&d->timer_idle, __ATOMIC_SEQ_CST))
-			s->kick_timer = 1;
-	} else {
-		zsm_store_relaxed(&s->count, c + 1);
-	}
+	zsm_store_relaxed(&s->count, c + 1);
 	zsm_store_relaxed(&s->pushed, s->pushed + 1);
 	if (r == ZS_PUSH_FULL_QUEUED)
 		zsd_slot_swap(d, s);
@@ -393,7 +385,7 @@ static __attribute__((noinline)) bool zsd_push_finish(struct zs_deferred *d,
 						      struct zsd_slot *s,
 						      unsigned long value, int r)
 {
-	bool ok, wake, kick;
+	bool ok, wake;
 
 	if (unlikely(zsd_tls_busy))
 		return zsd_push_refuse(d, s, r);
@@ -402,15 +394,10 @@ static __attribute__((noinline)) bool zsd_push_finish(struct zs_deferred *d,
 	wake = s->wake;		/* read while we own the slot; set by a page swap */
 	if (unlikely(wake))
 		s->wake = 0;
-	kick = s->kick_timer;	/* the same: set by the first value of a page */
-	if (unlikely(kick))
-		s->kick_timer = 0;
 	/* Release: as on the fast path. */
 	zsm_store_release(&s->owner, 0);
 	if (unlikely(wake))
 		zsd_wake_worker(d);
-	if (unlikely(kick))
-		zsd_timer_kick(d);
 	zsd_busy_exit();
 	if (likely(ok))
 		return true;
