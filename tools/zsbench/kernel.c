@@ -113,9 +113,10 @@ static int write_swap_header(uint64_t bytes)
 	return n == (ssize_t)sizeof(page) ? 0 : -EIO;
 }
 
-static uint64_t vm_swap_kib(pid_t pid)
+uint64_t zsb_status_kib(pid_t pid, const char *field)
 {
 	char path[64], line[256];
+	size_t fl = strlen(field);
 	unsigned long long kib = 0;
 	FILE *f;
 
@@ -124,8 +125,10 @@ static uint64_t vm_swap_kib(pid_t pid)
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmSwap: %llu kB", &kib) == 1)
+		if (!strncmp(line, field, fl) && line[fl] == ':') {
+			kib = strtoull(line + fl + 1, NULL, 10);
 			break;
+		}
 	fclose(f);
 	return kib;
 }
@@ -217,7 +220,7 @@ static int kernel_rep(const struct zsb_opts *o, const struct bench_pages *ps, st
 	close(pfd[0]);
 	for (unsigned int p = 0; p < o->k; p++)
 		if (pids[p] > 0)
-			kr->swapped_pages += vm_swap_kib(pids[p]) / 4;
+			kr->swapped_pages += zsb_status_kib(pids[p], "VmSwap") / 4;
 	peak = mem_used_total();
 	kr->peak_bytes = peak;
 

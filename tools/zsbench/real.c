@@ -116,19 +116,7 @@ int zsb_real_child(int argc, char **argv)
 
 static uint64_t rss_anon(pid_t pid)
 {
-	char path[64], line[256];
-	unsigned long long kib = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssAnon: %llu kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib * 1024;
+	return zsb_status_kib(pid, "RssAnon") * 1024;
 }
 
 /* The launcher: next to zsbench (installed) or in the build tree's tools/zsmem-run. */

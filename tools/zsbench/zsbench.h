@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <zsmem/zsmalloc.h>
 
@@ -230,6 +231,9 @@ int zsb_plot(const struct zsb_opts *o, const char *const *names, const double *n
  * JSON object being written; *reap_ns: median time from SIGKILL until all were reaped. */
 int zsb_kernel_run(const struct zsb_opts *o, const struct bench_pages *ps,
 		   struct bench_json *j, double *reap_ns);
+
+/* A field of /proc/PID/status in KiB ("VmSwap", "RssAnon"); 0 when unreadable. */
+uint64_t zsb_status_kib(pid_t pid, const char *field);
 
 /* ---- real.c ---- */
 /* 0 done, 77 skipped (reason printed), 1: a configuration failed. Appends a "real"
