@@ -66,6 +66,7 @@ struct victim {
 
 struct evctx {
 	unsigned char *scratch;	/* ZSR_BATCH pages registered on the mover; NULL: no move path */
+	int mover;		/* the mover descriptor they are registered on */
 	pid_t pid;		/* the process the scratch belongs to (a fork child has none) */
 	unsigned char *stage;	/* ZSR_BATCH pages */
 	unsigned char *cbuf;	/* compression output */
@@ -335,17 +336,6 @@ static int mover_get(void)
 	return fd;
 }
 
-/* The mover of this process; only called with a scratch of this process. */
-static int mover_fd_now(void)
-{
-	int fd;
-
-	pthread_mutex_lock(&mover_mu);
-	fd = mover_fd;
-	pthread_mutex_unlock(&mover_mu);
-	return fd;
-}
-
 /* Moves [src, src + len) of the region to dst (scratch): bytes moved before a failure. */
 static size_t move_out(int fd, uintptr_t dst, uintptr_t src, size_t len)
 {
@@ -408,7 +398,7 @@ static void copy_moved(struct evctx *c, size_t n)
  *   4. free    one MADV_DONTNEED of the scratch pages (a range no event watches);
  *   5. commit  as in the madvise path: EVICTED, or what the events asked for.
  */
-static long evict_batch_move(struct zsr *r, struct evctx *c, size_t n, int fd, int *err)
+static long evict_batch_move(struct zsr *r, struct evctx *c, size_t n, int *err)
 {
 	unsigned long frees[ZSR_BATCH];
 	size_t k, len, nf = 0, done = 0;
@@ -432,7 +422,7 @@ static long evict_batch_move(struct zsr *r, struct evctx *c, size_t n, int fd, i
 		len = run_len(c->v, k, n, c->v[k].status);
 		if (c->v[k].status != V_OK)
 			continue;
-		got = move_out(fd, (uintptr_t)c->scratch + c->v[k].off, vaddr(r, &c->v[k]),
+		got = move_out(c->mover, (uintptr_t)c->scratch + c->v[k].off, vaddr(r, &c->v[k]),
 			       len * ZSR_PAGE) / ZSR_PAGE;
 		if (got < len) {
 			/* the page at got did not move: leave it; the rest of the run is
@@ -672,6 +662,7 @@ static void scratch_init(struct evctx *c)
 		return;
 	}
 	c->scratch = p;
+	c->mover = fd;
 }
 
 static struct evctx *evctx_get(size_t cbuf_cap)
@@ -719,7 +710,7 @@ long _zsr_evict(struct zsr *r, size_t want)
 		if (!n)
 			break;
 		if (c->scratch)
-			total += (size_t)evict_batch_move(r, c, n, mover_fd_now(), &err);
+			total += (size_t)evict_batch_move(r, c, n, &err);
 		else
 			total += (size_t)evict_batch(r, c, n, &err);
 		if (err)

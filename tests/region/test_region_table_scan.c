@@ -19,17 +19,7 @@
 
 static long rss_anon_kib(void)
 {
-	char line[256];
-	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssAnon: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
+	return t_proc_kb("/proc/self/status", "RssAnon");
 }
 
 int main(void)

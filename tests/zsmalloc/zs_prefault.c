@@ -31,17 +31,7 @@ static long thread_faults(void)
 
 static long rss_kb(void)
 {
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/smaps_rollup", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Rss: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	return t_proc_kb("/proc/self/smaps_rollup", "Rss");
 }
 
 static void sleep_ms(long ms)

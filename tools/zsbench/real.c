@@ -33,6 +33,7 @@
  */
 #define _GNU_SOURCE
 #include "zsbench.h"
+#include "common/exe_dir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -123,20 +124,8 @@ static uint64_t rss_anon(pid_t pid)
 static int find_launcher(char *out, size_t cap)
 {
 	static const char *const rel[] = { "zsmem-run", "../zsmem-run/zsmem-run" };
-	char self[PATH_MAX], *slash;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
-	if (n <= 0)
-		return -1;
-	self[n] = 0;
-	slash = strrchr(self, '/');
-	if (!slash)
-		return -1;
-	slash[1] = 0;
-	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
-		if ((size_t)snprintf(out, cap, "%s%s", self, rel[i]) < cap && access(out, X_OK) == 0)
-			return 0;
-	return -1;
+	return zsm_find_next_to_exe(rel, sizeof(rel) / sizeof(rel[0]), X_OK, out, cap);
 }
 
 struct real_cfg {
@@ -446,8 +435,8 @@ int zsb_real_run(const struct zsb_opts *o, const struct bench_pages *ps, struct 
 			}
 	close(c.memfd);
 
-	printf("\nreal processes under zsmem-run (--real): %u x %u MiB each, cap %u MiB each, "
-	       "medians of %u\n", o->k, o->mib, o->mib / 4 ? o->mib / 4 : 1, nreps);
+	printf("\nreal processes under zsmem-run (--real): %u x %u MiB each, cap %g MiB each, "
+	       "medians of %u\n", o->k, o->mib, o->mib / 4.0, nreps);
 	printf("  %-9s %-5s %12s %14s %16s\n", "strategy", "end", "RssAnon MiB",
 	       "free() ms", "all exited ms");
 	bench_json_obj_begin(j, "real");

@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/exe_dir.h"
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: zsmem-run --max-resident SIZE [--size SIZE] [--compressor NAME]\n"
@@ -49,25 +51,12 @@ static int check_size(const char *opt, const char *s)
 /* libzsmem-run.so next to us (build tree) or in ../lib, ../lib64, ../lib/<multiarch>. */
 static int find_preload(char *out, size_t cap)
 {
-	static const char *const rel[] = { "", "../lib/", "../lib64/",
-					   "../lib/x86_64-linux-gnu/", "../lib/aarch64-linux-gnu/" };
-	char self[PATH_MAX], *slash;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	static const char *const rel[] = { "libzsmem-run.so", "../lib/libzsmem-run.so",
+					   "../lib64/libzsmem-run.so",
+					   "../lib/x86_64-linux-gnu/libzsmem-run.so",
+					   "../lib/aarch64-linux-gnu/libzsmem-run.so" };
 
-	if (n <= 0)
-		return -1;
-	self[n] = 0;
-	slash = strrchr(self, '/');
-	if (!slash)
-		return -1;
-	slash[1] = 0;
-	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		if ((size_t)snprintf(out, cap, "%s%slibzsmem-run.so", self, rel[i]) >= cap)
-			continue;
-		if (access(out, R_OK) == 0)
-			return 0;
-	}
-	return -1;
+	return zsm_find_next_to_exe(rel, sizeof(rel) / sizeof(rel[0]), R_OK, out, cap);
 }
 
 int main(int argc, char **argv)
