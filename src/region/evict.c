@@ -52,6 +52,10 @@ struct uffdio_move {
 #define UFFDIO_MOVE		_IOWR(UFFDIO, _UFFDIO_MOVE, struct uffdio_move)
 #endif
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE	23	/* Linux 5.14 */
+#endif
+
 enum { V_OK, V_ABORT, V_SKIP, V_ZAPPED, V_ZAPFAIL };
 
 struct victim {
@@ -67,6 +71,7 @@ struct victim {
 struct evctx {
 	unsigned char *scratch;	/* ZSR_BATCH pages registered on the mover; NULL: no move path */
 	int mover;		/* the mover descriptor they are registered on */
+	bool copy;		/* read them through the kernel (first_touch_dear) */
 	pid_t pid;		/* the process the scratch belongs to (a fork child has none) */
 	unsigned char *stage;	/* ZSR_BATCH pages */
 	unsigned char *cbuf;	/* compression output */
@@ -294,6 +299,50 @@ static size_t commit_one(struct zsr *r, struct victim *v, struct zsr_page *pe,
 }
 
 /*
+ * Whether the first user access through a pte the kernel just filled is dear here. On
+ * VMs with shadow paging it traps to the hypervisor even after the kernel populated the
+ * page: compressing moved pages straight from the scratch mapping cost 12 us a page
+ * there, against 6.4 when the kernel first copied them out through its own mapping
+ * (0.7 us a page). Elsewhere that copy is pure waste: region_bench's eviction went
+ * from 6.1 to 5.0 us a page without it on a VM with a 2 us first-touch fault. So it is
+ * measured, once per process: the median first read of 16 populated pages, dear
+ * above 1 us (0.02 us without shadow paging, ~5 us with it). ZSMEM_REGION_COPY_MOVED=1
+ * forces the copy (the tests run both ways).
+ */
+static bool first_touch_dear(void)
+{
+	enum { N = 16 };
+	uint64_t t[N];
+	unsigned char *p = mmap(NULL, N * ZSR_PAGE, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return true;
+	if (madvise(p, N * ZSR_PAGE, MADV_POPULATE_WRITE)) {
+		munmap(p, N * ZSR_PAGE);
+		return true;	/* no populate (before Linux 5.14): keep the sure way */
+	}
+	for (int i = 0; i < N; i++) {
+		struct timespec a, b;
+
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		(void)*(volatile unsigned char *)(p + (size_t)i * ZSR_PAGE);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		t[i] = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u + (uint64_t)b.tv_nsec -
+		       (uint64_t)a.tv_nsec;
+	}
+	munmap(p, N * ZSR_PAGE);
+	for (int i = 1; i < N; i++)	/* insertion sort for the median */
+		for (int j = i; j > 0 && t[j - 1] > t[j]; j--) {
+			uint64_t x = t[j];
+
+			t[j] = t[j - 1];
+			t[j - 1] = x;
+		}
+	return t[N / 2] > 1000;
+}
+
+/*
  * The mover: a userfaultfd of this process with no event features, on which every
  * evicting thread registers its scratch pages (missing mode; nothing ever faults there:
  * only pages moved in are read). UFFDIO_MOVE wants its destination registered on the
@@ -304,8 +353,9 @@ static size_t commit_one(struct zsr *r, struct victim *v, struct zsr_page *pe,
 static pthread_mutex_t mover_mu = PTHREAD_MUTEX_INITIALIZER;
 static int mover_fd = -1;
 static pid_t mover_pid;
+static bool mover_copy;		/* first_touch_dear(): read moved pages through the kernel */
 
-static int mover_get(void)
+static int mover_get(bool *copy)
 {
 	pid_t me = getpid();
 	int fd;
@@ -326,12 +376,17 @@ static int mover_get(void)
 		api.api = UFFD_API;
 		api.features = UFFD_FEATURE_MOVE;
 		if (fd >= 0 && !(off && *off == '1') && ioctl(fd, UFFDIO_API, &api) == 0 &&
-		    (api.features & UFFD_FEATURE_MOVE))
+		    (api.features & UFFD_FEATURE_MOVE)) {
+			const char *cp = getenv("ZSMEM_REGION_COPY_MOVED");
+
 			mover_fd = fd;
+			mover_copy = (cp && *cp == '1') || first_touch_dear();
+		}
 		else if (fd >= 0)
 			close(fd);
 	}
 	fd = mover_fd;
+	*copy = mover_copy;
 	pthread_mutex_unlock(&mover_mu);
 	return fd;
 }
@@ -352,11 +407,9 @@ static size_t move_out(int fd, uintptr_t dst, uintptr_t src, size_t len)
 
 /*
  * The moved pages' contents into the staging buffer (same offsets), read through the
- * kernel (process_vm_readv), not by touching the scratch pages. Under this VM's shadow
- * paging the first user access through a pte the move just wrote traps to the
- * hypervisor: compressing straight from the scratch pages cost 12 us a page instead of
- * 6.4 (region_bench, corpus192); the kernel's copy reads them through its own mapping
- * at 0.7 us a page. Holes are skipped: a read of one would wait on the mover forever.
+ * kernel (process_vm_readv), not by touching the scratch pages: only where the first
+ * user access through a fresh pte is dear (first_touch_dear). Holes are skipped: a
+ * read of one would wait on the mover forever.
  */
 static void copy_moved(struct evctx *c, size_t n)
 {
@@ -393,8 +446,8 @@ static void copy_moved(struct evctx *c, size_t n)
  *              compressor reads the scratch pages; and the region's descriptor gets no
  *              remove event, so no round trip with the handler. A page that does not
  *              move (no pte: the application removed it; pinned) is left as it is;
- *   3. store   copy_moved, then as in the madvise path; a page whose store failed is
- *              copied back;
+ *   3. store   copy_moved where first_touch_dear, then as in the madvise path; a
+ *              page whose store failed is copied back;
  *   4. free    one MADV_DONTNEED of the scratch pages (a range no event watches);
  *   5. commit  as in the madvise path: EVICTED, or what the events asked for.
  */
@@ -433,8 +486,9 @@ static long evict_batch_move(struct zsr *r, struct evctx *c, size_t n, int *err)
 		for (j = k; j < k + got; j++)
 			c->v[j].moved = true;
 	}
-	copy_moved(c, n);
-	*err = store(r, c, n, c->stage);
+	if (c->copy)
+		copy_moved(c, n);
+	*err = store(r, c, n, c->copy ? c->stage : c->scratch);
 	for (k = 0; k < n; k++) {
 		struct victim *v = &c->v[k];
 
@@ -643,7 +697,8 @@ static void evctx_key_init(void)
 static void scratch_init(struct evctx *c)
 {
 	struct uffdio_register reg;
-	int fd = mover_get();
+	bool copy;
+	int fd = mover_get(&copy);
 	void *p;
 
 	if (fd < 0)
@@ -663,6 +718,7 @@ static void scratch_init(struct evctx *c)
 	}
 	c->scratch = p;
 	c->mover = fd;
+	c->copy = copy;
 }
 
 static struct evctx *evctx_get(size_t cbuf_cap)
