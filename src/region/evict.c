@@ -82,9 +82,11 @@ struct evctx {
 
 static size_t claim(struct zsr *r, struct victim *v, size_t max)
 {
-	size_t n = 0, scanned = 0, limit;
+	size_t n = 0, scanned = 0, limit, filling = SIZE_MAX;
+	bool waited = false;
 
 	pthread_mutex_lock(&r->lock);
+again:
 	/* Two sweeps over the written part of the table: the first may only clear
 	 * references. */
 	limit = 2 * r->hi + 2;
@@ -94,8 +96,12 @@ static size_t claim(struct zsr *r, struct victim *v, size_t max)
 
 		r->hand = i + 1 >= r->hi ? 0 : i + 1;
 		scanned++;
-		if (pe->state != PS_RESIDENT || (pe->flags & PF_FILLING))
+		if (pe->state != PS_RESIDENT)
 			continue;
+		if (pe->flags & PF_FILLING) {
+			filling = i;
+			continue;
+		}
 		if (pe->flags & PF_REF) {
 			pe->flags &= (uint16_t)~PF_REF;
 			continue;
@@ -107,6 +113,26 @@ static size_t claim(struct zsr *r, struct victim *v, size_t max)
 		pe->state = PS_EVICTING;
 		memset(&v[n], 0, sizeof(v[n]));
 		v[n++].idx = i;
+	}
+	/*
+	 * Short, and a page was still being filled: the fill wakes the faulting thread as
+	 * it maps the page, and that thread may preempt the handler on its CPU before the
+	 * handler clears FILLING. A caller that reclaims right after its own touches would
+	 * then miss the page in every sweep until the handler ran again (regression test
+	 * region_reclaim_after_fill). Wait for that fill (blocking lets the handler run)
+	 * and sweep again, once.
+	 */
+	if (n < max && filling != SIZE_MAX && !waited) {
+		struct zsr_page *pe = &r->pages[filling];
+
+		waited = true;
+		r->fill_waiters++;
+		while (pe->state == PS_RESIDENT && (pe->flags & PF_FILLING) &&
+		       !atomic_load_explicit(&r->handler_stop, memory_order_relaxed))
+			pthread_cond_wait(&r->fill_cv, &r->lock);
+		r->fill_waiters--;
+		scanned = 0;
+		goto again;
 	}
 	pthread_mutex_unlock(&r->lock);
 	return n;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The region's handler thread: the only reader of the userfaultfd.
+ * The region's handler: the only reader of the userfaultfd. It may run on one of several
+ * threads, one at a time ("The handler threads", at the end of the file).
  *
  * Ordering. read(2) on a userfaultfd returns pending faults before pending events, so a
  * fault read together with an event may have been raised after it (a fault at the
@@ -18,9 +19,12 @@
 #include <errno.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -115,7 +119,7 @@ static void drain(struct zsr *r)
 	size_t i, k;
 
 	for (;;) {
-		/* Relaxed is enough: only this thread writes it, and evictors read it
+		/* Relaxed is enough: only the serving thread writes it, and evictors read it
 		 * after their madvise returned, i.e. after the read(2) below that
 		 * released them (the syscall orders the two). */
 		atomic_fetch_add_explicit(&r->read_gen, 1, memory_order_relaxed);
@@ -405,6 +409,16 @@ static void queue_free(struct zsr *r, unsigned long handle)
 }
 
 /*
+ * A fill is over (FILLING cleared, or the entry put back): wake evictors waiting for
+ * it (claim in evict.c). Under r->lock.
+ */
+static void fill_over(struct zsr *r)
+{
+	if (r->fill_waiters)
+		pthread_cond_broadcast(&r->fill_cv);
+}
+
+/*
  * Readahead after the refault of page idx. A program reading its evicted memory in
  * order (a dict walked after it was built, arrays scanned) otherwise pays one handler
  * round trip per page; when this refault continues a run (idx is the page after what
@@ -468,10 +482,12 @@ static void readahead(struct zsr *r, size_t idx, enum zsr_state kind)
 			if (ret && ret != -EEXIST) {
 				*p = pe;	/* as for a refault below: back, and stop */
 				r->nr_resident--;
+				fill_over(r);
 				pthread_mutex_unlock(&r->lock);
 				break;
 			}
 			p->flags &= (uint16_t)~PF_FILLING;
+			fill_over(r);
 			pthread_mutex_unlock(&r->lock);
 			continue;
 		}
@@ -501,10 +517,12 @@ static void readahead(struct zsr *r, size_t idx, enum zsr_state kind)
 			r->refaults--;
 			r->readahead--;
 			r->nr_resident--;
+			fill_over(r);
 			pthread_mutex_unlock(&r->lock);
 			break;
 		}
 		p->flags &= (uint16_t)~PF_FILLING;
+		fill_over(r);
 		pthread_mutex_unlock(&r->lock);
 		if (!(pe.flags & PF_SAME))
 			queue_free(r, pe.handle);
@@ -659,6 +677,7 @@ static void handle_fault(struct zsr *r, struct fault *f)
 		}
 		r->nr_resident--;
 		r->faults--;
+		fill_over(r);
 		pthread_mutex_unlock(&r->lock);
 		if (ret == -EAGAIN)
 			park(h, f);
@@ -667,6 +686,7 @@ static void handle_fault(struct zsr *r, struct fault *f)
 		return;
 	}
 	p->flags &= (uint16_t)~PF_FILLING;
+	fill_over(r);
 	pthread_mutex_unlock(&r->lock);
 	if (ret == -EEXIST)	/* a failed fill does not wake */
 		_zsr_wake(r, f->addr, ZSR_PAGE);
@@ -736,42 +756,157 @@ static void process(struct zsr *r)
 	}
 }
 
-void *_zsr_handler_main(void *arg)
+/*
+ * The handler threads. One per CPU the process may run on, each pinned there, when
+ * there are 2..ZSR_MAX_HANDLERS such CPUs; else one thread, not pinned. Why: a
+ * fault wakes every thread waiting on the userfaultfd, and the one pinned to the
+ * faulting CPU runs as soon as the faulting thread blocks, where a lone handler
+ * sleeping on the other, idle vCPU first needs an interrupt to wake it: on a 2-vCPU VM
+ * with 2 us plain faults region_bench's fault took 53-70 us with one handler and 20-25
+ * with one per CPU (14-16 with the bench and one handler on one CPU by taskset). The
+ * other threads wake too and find nothing, a few us of their CPUs per fault: with more
+ * CPUs every fault would wake as many threads, hence the cap. ZSMEM_REGION_HANDLERS=1
+ * keeps one thread.
+ *
+ * One thread serves at a time: the one that turns r->serving from false to true reads
+ * and handles everything pending, so everything above stays single-threaded and events
+ * keep their order against faults. The others go back to sleep. Each thread waits in
+ * an epoll set of its own, edge-triggered: a thread that lost the race sleeps until
+ * the next message instead of spinning on a descriptor the winner has yet to read.
+ * No lost wake-up: the server clears r->serving, then looks once more for messages and
+ * for r->kicked (seq_cst store, then poll and load). A message queued, or a kick made
+ * (flag, then eventfd write), before the look is found by it; one after it wakes the
+ * threads after the clear, and the exchange of the woken thread sees false. Nobody
+ * reads the eventfd's counter: an epoll set reports an edge only if the descriptor is
+ * still readable when it is collected, and a kick must reach every thread (the stop).
+ * r->serving's exchange and store also order the handler's state (r->hs, the queues)
+ * from one serving thread to the next.
+ */
+static bool pending(struct zsr *r)
 {
-	struct zsr *r = arg;
-	struct zsr_hstate h;
-	uint64_t v;
+	struct pollfd p = { .fd = r->uffd, .events = POLLIN };
 
-	memset(&h, 0, sizeof(h));
-	if (posix_memalign((void **)&h.buf, ZSR_PAGE, ZSR_PAGE) ||
-	    posix_memalign((void **)&h.zero, ZSR_PAGE, ZSR_PAGE)) {
-		fprintf(stderr, "zsmem region: handler out of memory\n");
-		abort();
-	}
-	memset(h.zero, 0, ZSR_PAGE);
-	for (unsigned k = 0; k < ZSR_RA_STREAMS; k++)
-		h.ra[k].next = SIZE_MAX;	/* no run yet */
-	r->hs = &h;
-	for (;;) {
-		struct pollfd p[2] = { { .fd = r->uffd, .events = POLLIN },
-				       { .fd = r->efd, .events = POLLIN } };
+	return atomic_load(&r->kicked) || poll(&p, 1, 0) > 0;
+}
 
-		/* A parked fault is retried within 1 ms even if nobody kicks. */
-		(void)poll(p, 2, h.np ? 1 : -1);
-		if (atomic_load_explicit(&r->handler_stop, memory_order_relaxed))
-			break;
-		if (p[1].revents & POLLIN)
-			(void)!read(r->efd, &v, sizeof(v));
+static void serve(struct zsr *r)
+{
+	while (!atomic_exchange(&r->serving, true)) {
+		atomic_store(&r->kicked, false);	/* parked faults are retried below */
 		drain(r);
 		process(r);
+		atomic_store_explicit(&r->parked, r->hs->np != 0, memory_order_relaxed);
+		atomic_store(&r->serving, false);
+		if (!pending(r))
+			return;
 	}
-	for (size_t i = 0; i < h.nfree; i++)
-		_zsr_free_handle(r, h.frees[i]);
-	r->hs = NULL;
-	free(h.ev);
-	free(h.fq);
-	free(h.parked);
-	free(h.buf);
-	free(h.zero);
+}
+
+void *_zsr_handler_main(void *arg)
+{
+	struct zsr_hthread *t = arg;
+	struct zsr *r = t->r;
+
+	if (t->cpu >= 0) {
+		cpu_set_t one;
+
+		CPU_ZERO(&one);
+		CPU_SET(t->cpu, &one);
+		/* if it fails (the CPU went away), the thread serves from wherever it runs */
+		(void)pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+	}
+	for (;;) {
+		struct epoll_event ev[2];
+		/* A parked fault is retried within 1 ms even if nobody kicks. */
+		int ms = atomic_load_explicit(&r->parked, memory_order_relaxed) ? 1 : -1;
+
+		if (atomic_load_explicit(&r->handler_stop, memory_order_relaxed))
+			break;
+		(void)epoll_wait(t->ep, ev, 2, ms);
+		if (atomic_load_explicit(&r->handler_stop, memory_order_relaxed))
+			break;
+		serve(r);
+	}
 	return NULL;
+}
+
+/* How many handler threads, and their CPUs (-1: one, not pinned). */
+static unsigned handler_cpus(int *cpus)
+{
+	const char *e = getenv("ZSMEM_REGION_HANDLERS");	/* 1: one thread, as before */
+	cpu_set_t set;
+	unsigned n = 0;
+
+	cpus[0] = -1;
+	if ((e && strcmp(e, "1") == 0) || sched_getaffinity(0, sizeof(set), &set) ||
+	    CPU_COUNT(&set) < 2 || CPU_COUNT(&set) > (int)ZSR_MAX_HANDLERS)
+		return 1;
+	for (int c = 0; c < CPU_SETSIZE && n < ZSR_MAX_HANDLERS; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[n++] = c;
+	return n;
+}
+
+static void free_state(struct zsr_hstate *h)
+{
+	free(h->ev);
+	free(h->fq);
+	free(h->parked);
+	free(h->buf);
+	free(h->zero);
+	free(h);
+}
+
+int _zsr_handlers_init(struct zsr *r)
+{
+	struct zsr_hstate *h = calloc(1, sizeof(*h));
+	int cpus[ZSR_MAX_HANDLERS];
+	unsigned n = handler_cpus(cpus), i;
+
+	if (!h || posix_memalign((void **)&h->buf, ZSR_PAGE, ZSR_PAGE) ||
+	    posix_memalign((void **)&h->zero, ZSR_PAGE, ZSR_PAGE)) {
+		if (h)
+			free_state(h);
+		errno = ENOMEM;
+		return -1;
+	}
+	memset(h->zero, 0, ZSR_PAGE);
+	for (unsigned k = 0; k < ZSR_RA_STREAMS; k++)
+		h->ra[k].next = SIZE_MAX;	/* no run yet */
+	for (i = 0; i < n; i++) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
+		int ep = epoll_create1(EPOLL_CLOEXEC);
+
+		r->ht[i].r = r;
+		r->ht[i].cpu = cpus[i];
+		r->ht[i].ep = ep;
+		if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, r->uffd, &ev) ||
+		    epoll_ctl(ep, EPOLL_CTL_ADD, r->efd, &ev)) {
+			int err = errno;
+
+			for (unsigned k = 0; k <= i; k++)
+				if (r->ht[k].ep >= 0)
+					close(r->ht[k].ep);
+			free_state(h);
+			errno = err;
+			return -1;
+		}
+	}
+	r->hs = h;
+	r->nr_handlers = n;
+	return (int)n;
+}
+
+/* After the threads are joined (or none started). */
+void _zsr_handlers_fini(struct zsr *r)
+{
+	struct zsr_hstate *h = r->hs;
+
+	for (unsigned i = 0; i < r->nr_handlers; i++)
+		close(r->ht[i].ep);
+	r->nr_handlers = 0;
+	for (size_t i = 0; i < h->nfree; i++)
+		_zsr_free_handle(r, h->frees[i]);
+	r->hs = NULL;
+	free_state(h);
 }

@@ -95,8 +95,10 @@ void _zsr_kick_handler(struct zsr *r)
 {
 	uint64_t one = 1;
 
-	/* eventfd counter write: a full counter (impossible in practice) still leaves
-	 * the fd readable, which is all the handler needs. */
+	/* The flag first (seq_cst), then the edge: see "The handler threads" in handler.c.
+	 * Nobody reads the counter, so every epoll set that gets the edge reports it; it
+	 * would take 2^64 kicks to fill it. */
+	atomic_store(&r->kicked, true);
 	(void)!write(r->efd, &one, sizeof(one));
 }
 

@@ -87,6 +87,16 @@ static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
 	return ret;
 }
 
+/* Stops and joins the first n handler threads, then frees the handler's state. */
+static void stop_handlers(struct zsr *r, unsigned n)
+{
+	atomic_store_explicit(&r->handler_stop, true, memory_order_relaxed);
+	_zsr_kick_handler(r);	/* every thread's epoll set sees the eventfd's edge */
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(r->ht[i].thread, NULL);
+	_zsr_handlers_fini(r);
+}
+
 ZSR_API struct zsr *zsr_create(const struct zsr_config *cfg)
 {
 	struct uffdio_api api;
@@ -94,6 +104,7 @@ ZSR_API struct zsr *zsr_create(const struct zsr_config *cfg)
 	struct zsr *r;
 	size_t size;
 	uint64_t need_ioctls;
+	unsigned started;
 	int err;
 
 	if (!cfg || cfg->size == 0 || cfg->size > SIZE_MAX - ZSR_PAGE) {
@@ -123,6 +134,7 @@ ZSR_API struct zsr *zsr_create(const struct zsr_config *cfg)
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->reclaim_cv, NULL);
 	pthread_cond_init(&r->events_cv, NULL);
+	pthread_cond_init(&r->fill_cv, NULL);
 
 	err = ENOMEM;
 	r->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -180,18 +192,22 @@ ZSR_API struct zsr *zsr_create(const struct zsr_config *cfg)
 	r->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (r->efd < 0)
 		goto fail;
-	if (start_thread(&r->handler, _zsr_handler_main, r) != 0)
+	if (_zsr_handlers_init(r) < 0) {
+		err = errno;
 		goto fail;
+	}
+	for (started = 0; started < r->nr_handlers; started++)
+		if (start_thread(&r->ht[started].thread, _zsr_handler_main, &r->ht[started]))
+			goto stop_handlers;
 	if (r->cap) {
-		if (start_thread(&r->reclaimer, _zsr_reclaimer_main, r) != 0) {
-			atomic_store_explicit(&r->handler_stop, true, memory_order_relaxed);
-			_zsr_kick_handler(r);
-			pthread_join(r->handler, NULL);
-			goto fail;
-		}
+		if (start_thread(&r->reclaimer, _zsr_reclaimer_main, r) != 0)
+			goto stop_handlers;
 		r->have_reclaimer = true;
 	}
 	return r;
+
+stop_handlers:
+	stop_handlers(r, started);
 
 fail:
 	if (r->efd >= 0)
@@ -209,6 +225,7 @@ fail:
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->reclaim_cv);
 	pthread_cond_destroy(&r->events_cv);
+	pthread_cond_destroy(&r->fill_cv);
 	free(r);
 	errno = err;
 	return NULL;
@@ -278,6 +295,7 @@ static void teardown(struct zsr *r)
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->reclaim_cv);
 	pthread_cond_destroy(&r->events_cv);
+	pthread_cond_destroy(&r->fill_cv);
 	free(r->moves);
 	free(r);
 }
@@ -343,9 +361,7 @@ ZSR_API void zsr_destroy(struct zsr *r)
 		pthread_mutex_unlock(&r->lock);
 		pthread_join(r->reclaimer, NULL);
 	}
-	atomic_store_explicit(&r->handler_stop, true, memory_order_relaxed);
-	_zsr_kick_handler(r);
-	pthread_join(r->handler, NULL);
+	stop_handlers(r, r->nr_handlers);
 	/* Closing the uffd unregisters the range (and wakes any waiter), so the munmap
 	 * below sends no event that nobody would read. */
 	close(r->uffd);

@@ -103,6 +103,15 @@ struct zsr_zap {
 };
 
 #define ZSR_MAX_ZAPS	256
+#define ZSR_MAX_HANDLERS 4u	/* per-CPU handler threads up to this many CPUs (handler.c) */
+
+/* One handler thread (handler.c, "The handler threads"). */
+struct zsr_hthread {
+	struct zsr *r;
+	pthread_t thread;
+	int cpu;		/* the CPU it is pinned to; -1: not pinned */
+	int ep;			/* its epoll set: uffd and eventfd, edge-triggered */
+};
 
 struct zsr {
 	uint8_t *base;
@@ -132,10 +141,15 @@ struct zsr {
 	bool stop;			/* reclaimer: exit */
 	bool reclaim_wanted;
 
-	pthread_t handler, reclaimer;
+	pthread_t reclaimer;
 	bool have_reclaimer;
+	struct zsr_hthread ht[ZSR_MAX_HANDLERS];
+	unsigned nr_handlers;		/* threads started */
 	atomic_bool handler_stop;	/* relaxed flag; the eventfd write is the wakeup */
-	struct zsr_hstate *hs;		/* the handler thread's queues (handler only) */
+	atomic_bool serving;		/* a handler thread is serving (seq_cst; handler.c) */
+	atomic_bool parked;		/* faults are parked: handler threads wake every ms */
+	atomic_bool kicked;		/* _zsr_kick_handler since the server last looked */
+	struct zsr_hstate *hs;		/* the handler's queues (the serving thread only) */
 	/*
 	 * Read generations: the handler bumps read_gen before each read(2) of the uffd
 	 * and sets done_gen = read_gen whenever every event read so far is processed
@@ -146,6 +160,9 @@ struct zsr {
 	atomic_uint_fast64_t read_gen;
 	uint64_t done_gen;		/* under r->lock */
 	pthread_cond_t events_cv;
+	/* claim waits here for a page's fill to end (FILLING cleared or put back) */
+	pthread_cond_t fill_cv;
+	unsigned fill_waiters;		/* under r->lock */
 };
 
 static inline size_t zsr_idx(const struct zsr *r, uintptr_t addr)
@@ -184,7 +201,11 @@ void _zsr_wake(struct zsr *r, uintptr_t start, size_t len);
 
 /* handler.c */
 struct zsr_hstate;
-void *_zsr_handler_main(void *arg);
+/* The handler's state and each thread's CPU and epoll set (r->ht[0..n)): n, or -1 with
+ * errno. _zsr_handlers_fini undoes it once the threads are joined. */
+int _zsr_handlers_init(struct zsr *r);
+void _zsr_handlers_fini(struct zsr *r);
+void *_zsr_handler_main(void *arg);	/* arg: a struct zsr_hthread */
 
 /* evict.c */
 long _zsr_evict(struct zsr *r, size_t want_pages);
