@@ -481,6 +481,7 @@ static long evict_batch_move(struct zsr *r, struct evctx *c, size_t n, int *err)
 {
 	unsigned long frees[ZSR_BATCH];
 	size_t k, len, nf = 0, done = 0;
+	bool kick;
 
 	pthread_mutex_lock(&r->lock);
 	for (k = 0; k < n; k++) {
@@ -543,11 +544,16 @@ static long evict_batch_move(struct zsr *r, struct evctx *c, size_t n, int *err)
 		pe->flags &= (uint16_t)~PF_ZAPPING;
 		done += commit_one(r, v, pe, frees, &nf);
 	}
+	kick = r->kick_wanted;
+	r->kick_wanted = false;
 	pthread_mutex_unlock(&r->lock);
 	for (k = 0; k < nf; k++)
 		_zsr_free_handle(r, frees[k]);
-	/* Parked faults (our pages, throttled faults, moves) may proceed now. */
-	_zsr_kick_handler(r);
+	/* Parked faults (our pages, throttled faults, moves) may proceed now: a kick
+	 * wakes every handler thread, so only when one parked (under r->lock, like the
+	 * commit, so a fault parked on our pages is seen here). */
+	if (kick)
+		_zsr_kick_handler(r);
 	return (long)done;
 }
 

@@ -544,6 +544,7 @@ static void handle_fault(struct zsr *r, struct fault *f)
 	if (!p || p->state == PS_GONE) {
 		/* Not a region page: an mremap destination, or an mremap growth. */
 		if (move_at(r, f->addr) >= 0) {
+			r->kick_wanted = true;	/* by the move's evictor, at its commit */
 			pthread_mutex_unlock(&r->lock);
 			park(h, f);	/* finish_moves maps it first */
 			return;
@@ -602,6 +603,7 @@ static void handle_fault(struct zsr *r, struct fault *f)
 		}
 		if (p->flags & PF_ZAPPING) {
 			/* Dropped by its evictor, not committed yet: wait for the commit. */
+			r->kick_wanted = true;
 			pthread_mutex_unlock(&r->lock);
 			park(h, f);
 			return;
@@ -625,6 +627,7 @@ static void handle_fault(struct zsr *r, struct fault *f)
 		if (!f->t0_ms)
 			r->throttled++;
 		r->reclaim_wanted = true;
+		r->kick_wanted = true;	/* by the reclaimer, once it evicted */
 		pthread_cond_signal(&r->reclaim_cv);
 		pthread_mutex_unlock(&r->lock);
 		park(h, f);

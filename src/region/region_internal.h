@@ -140,6 +140,7 @@ struct zsr {
 	size_t nr_moves, cap_moves;
 	bool stop;			/* reclaimer: exit */
 	bool reclaim_wanted;
+	bool kick_wanted;		/* a fault parked until an evictor's commit: kick then */
 
 	pthread_t reclaimer;
 	bool have_reclaimer;

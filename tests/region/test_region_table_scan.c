@@ -58,8 +58,10 @@ int main(void)
 	fprintf(stderr, "RssAnon %ld -> %ld KiB (table of the whole region: %lu KiB)\n", before,
 		after, SIZE / PG * 16 / 1024);
 	/* from the filled pages (4 MiB, zero or evicted now) to the pool, the staging
-	 * buffers and the compressor's state: a few MiB; the table read through: 16 MiB */
-	CHECKF(after - before < 6 * 1024, "RssAnon grew by %ld KiB", after - before);
+	 * buffers and the compressor's state: a few MiB (5.5 MiB seen under TSan, 6.5 with
+	 * a handler thread per CPU, each with its own sanitizer state); the table read
+	 * through: 16 MiB */
+	CHECKF(after - before < 9 * 1024, "RssAnon grew by %ld KiB", after - before);
 	zsr_destroy(r);
 	return 0;
 }
