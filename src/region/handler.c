@@ -776,33 +776,22 @@ static void process(struct zsr *r)
  * keep their order against faults. The others go back to sleep. Each thread waits in
  * an epoll set of its own, edge-triggered: a thread that lost the race sleeps until
  * the next message instead of spinning on a descriptor the winner has yet to read.
- * No lost wake-up: the server clears r->serving, then looks once more for messages and
- * for r->kicked (seq_cst store, then poll and load). A message queued, or a kick made
- * (flag, then eventfd write), before the look is found by it; one after it wakes the
- * threads after the clear, and the exchange of the woken thread sees false. Nobody
- * reads the eventfd's counter: an epoll set reports an edge only if the descriptor is
- * still readable when it is collected, and a kick must reach every thread (the stop).
- * r->serving's exchange and store also order the handler's state (r->hs, the queues)
- * from one serving thread to the next.
+ * No lost wake-up: every message and every kick (an eventfd write) puts an edge in
+ * every thread's set, the serving thread's included, so whatever arrives while a
+ * thread serves makes that thread's next epoll_wait return at once, and it serves
+ * again. Nobody reads the eventfd's counter, for that reason: an epoll set drops an
+ * edge whose descriptor is no longer readable when the edge is collected, and a kick
+ * must reach every thread (the stop). r->serving's exchange and release also order the
+ * handler's state (r->hs, the queues) from one serving thread to the next.
  */
-static bool pending(struct zsr *r)
-{
-	struct pollfd p = { .fd = r->uffd, .events = POLLIN };
-
-	return atomic_load(&r->kicked) || poll(&p, 1, 0) > 0;
-}
-
 static void serve(struct zsr *r)
 {
-	while (!atomic_exchange(&r->serving, true)) {
-		atomic_store(&r->kicked, false);	/* parked faults are retried below */
-		drain(r);
-		process(r);
-		atomic_store_explicit(&r->parked, r->hs->np != 0, memory_order_relaxed);
-		atomic_store(&r->serving, false);
-		if (!pending(r))
-			return;
-	}
+	if (atomic_exchange_explicit(&r->serving, true, memory_order_acquire))
+		return;
+	drain(r);
+	process(r);
+	atomic_store_explicit(&r->parked, r->hs->np != 0, memory_order_relaxed);
+	atomic_store_explicit(&r->serving, false, memory_order_release);
 }
 
 void *_zsr_handler_main(void *arg)

@@ -95,10 +95,8 @@ void _zsr_kick_handler(struct zsr *r)
 {
 	uint64_t one = 1;
 
-	/* The flag first (seq_cst), then the edge: see "The handler threads" in handler.c.
-	 * Nobody reads the counter, so every epoll set that gets the edge reports it; it
-	 * would take 2^64 kicks to fill it. */
-	atomic_store(&r->kicked, true);
+	/* An edge in every handler thread's epoll set ("The handler threads" in
+	 * handler.c). Nobody reads the counter: it would take 2^64 kicks to fill it. */
 	(void)!write(r->efd, &one, sizeof(one));
 }
 

@@ -147,9 +147,8 @@ struct zsr {
 	struct zsr_hthread ht[ZSR_MAX_HANDLERS];
 	unsigned nr_handlers;		/* threads started */
 	atomic_bool handler_stop;	/* relaxed flag; the eventfd write is the wakeup */
-	atomic_bool serving;		/* a handler thread is serving (seq_cst; handler.c) */
+	atomic_bool serving;		/* a handler thread is serving (handler.c) */
 	atomic_bool parked;		/* faults are parked: handler threads wake every ms */
-	atomic_bool kicked;		/* _zsr_kick_handler since the server last looked */
 	struct zsr_hstate *hs;		/* the handler's queues (the serving thread only) */
 	/*
 	 * Read generations: the handler bumps read_gen before each read(2) of the uffd
