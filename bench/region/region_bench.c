@@ -5,7 +5,8 @@
  *  1. fault     median time of a write to an evicted region page (missing fault served
  *               by the handler: decompress + UFFDIO_COPY) against a plain first-touch
  *               write fault on fresh anonymous memory, rounds interleaved; and the
- *               floor under both: a bare userfaultfd round trip (no region at all);
+ *               floor under both: a bare userfaultfd round trip (no region at all,
+ *               handler threads arranged as the region's);
  *  2. evict     zsr_reclaim of a resident working set in batches, us per page (and
  *               page by page, for contrast);
  *  3. cap       max_resident = 1/4 of a working set of heap pages: random reads and
@@ -24,10 +25,13 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/userfaultfd.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -136,76 +140,104 @@ struct results {
 
 /*
  * The floor under the region's fault on this machine: a bare userfaultfd round trip,
- * i.e. a handler thread that answers each missing fault with UFFDIO_COPY of a ready
- * page (blocking read, copy and wake in one ioctl: no lookup, no decompression, no
- * bookkeeping). The region cannot serve a fault faster than this.
+ * i.e. handler threads that answer each missing fault with UFFDIO_COPY of a ready page
+ * (copy and wake in one ioctl: no lookup, no decompression, no bookkeeping), arranged
+ * as the region arranges its own (one pinned to each CPU the process may run on when
+ * there are 2-4, else one; ZSMEM_REGION_HANDLERS=1: one). The region cannot serve a
+ * fault faster than this.
  */
+#define BARE_MAX 4
+
 struct bare {
 	int uffd;
+	int stop;		/* eventfd: the round is over */
 	unsigned char *src;
-	uintptr_t sentinel;	/* a fault there is the last: served, then the handler returns */
+	int cpu;		/* -1: not pinned */
 };
 
 static void *bare_handler(void *arg)
 {
 	struct bare *b = arg;
 	struct uffd_msg m[16];
-	bool last = false;
 
-	while (!last) {
-		ssize_t got = read(b->uffd, m, sizeof(m));
+	if (b->cpu >= 0) {
+		cpu_set_t one;
 
-		if (got <= 0) {
-			if (got < 0 && errno == EINTR)
-				continue;
+		CPU_ZERO(&one);
+		CPU_SET(b->cpu, &one);
+		(void)pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+	}
+	for (;;) {
+		struct pollfd p[2] = { { .fd = b->uffd, .events = POLLIN },
+				       { .fd = b->stop, .events = POLLIN } };
+		ssize_t got;
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			return NULL;
-		}
-		for (size_t i = 0; i < (size_t)got / sizeof(m[0]); i++) {
+		if (p[1].revents & POLLIN)
+			return NULL;
+		got = read(b->uffd, m, sizeof(m));	/* non-blocking: another may have it */
+		for (size_t i = 0; got > 0 && i < (size_t)got / sizeof(m[0]); i++) {
 			struct uffdio_copy c = { .dst = m[i].arg.pagefault.address & ~(PG - 1),
 						 .src = (uintptr_t)b->src, .len = PG };
 
-			if (m[i].event != UFFD_EVENT_PAGEFAULT)
-				continue;
-			(void)ioctl(b->uffd, UFFDIO_COPY, &c);
-			last |= c.dst == b->sentinel;
+			if (m[i].event == UFFD_EVENT_PAGEFAULT)
+				(void)ioctl(b->uffd, UFFDIO_COPY, &c);
 		}
 	}
-	return NULL;
+}
+
+/* The CPUs of the region's handler threads (see handler.c): how many, -1 = unpinned. */
+static unsigned bare_cpus(int *cpus)
+{
+	const char *e = getenv("ZSMEM_REGION_HANDLERS");
+	cpu_set_t set;
+	unsigned n = 0;
+
+	cpus[0] = -1;
+	if ((e && strcmp(e, "1") == 0) || sched_getaffinity(0, sizeof(set), &set) ||
+	    CPU_COUNT(&set) < 2 || CPU_COUNT(&set) > BARE_MAX)
+		return 1;
+	for (int c = 0; c < CPU_SETSIZE && n < BARE_MAX; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[n++] = c;
+	return n;
 }
 
 /* Adds n bare round trips (in the given page order) to s; false if no userfaultfd. */
 static bool bare_round(struct bench_samples *s, const uint32_t *order, size_t n)
 {
-	struct bare b = { .uffd = -1 };
+	struct bare b[BARE_MAX];
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg;
-	unsigned char *a;
-	pthread_t t;
+	unsigned char *a, *src;
+	pthread_t t[BARE_MAX];
+	int cpus[BARE_MAX], uffd, stop;
+	unsigned nt = bare_cpus(cpus), started = 0;
+	uint64_t one = 1;
 
-	b.uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
-	if (b.uffd < 0)
-		b.uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | 1 /* UFFD_USER_MODE_ONLY */);
-	if (b.uffd < 0)
+	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | 1 /* USER_MODE_ONLY */);
+	if (uffd < 0)
 		return false;
-	a = mmap(NULL, (n + 1) * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	b.src = aligned_alloc(PG, PG);
-	if (a == MAP_FAILED || !b.src || ioctl(b.uffd, UFFDIO_API, &api) != 0) {
-		close(b.uffd);
-		free(b.src);
-		return false;
-	}
-	memcpy(b.src, cpage(0), PG);
-	b.sentinel = (uintptr_t)a + n * PG;
-	(void)madvise(a, (n + 1) * PG, MADV_NOHUGEPAGE);
+	stop = eventfd(0, EFD_CLOEXEC);
+	a = mmap(NULL, n * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	src = aligned_alloc(PG, PG);
+	if (stop < 0 || a == MAP_FAILED || !src || ioctl(uffd, UFFDIO_API, &api) != 0)
+		goto fail;
+	memcpy(src, cpage(0), PG);
+	(void)madvise(a, n * PG, MADV_NOHUGEPAGE);
 	reg.range.start = (uintptr_t)a;
-	reg.range.len = (n + 1) * PG;
+	reg.range.len = n * PG;
 	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
-	if (ioctl(b.uffd, UFFDIO_REGISTER, &reg) != 0 ||
-	    pthread_create(&t, NULL, bare_handler, &b) != 0) {
-		munmap(a, (n + 1) * PG);
-		close(b.uffd);
-		free(b.src);
-		return false;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg) != 0)
+		goto fail;
+	for (; started < nt; started++) {
+		b[started] = (struct bare){ .uffd = uffd, .stop = stop, .src = src,
+					    .cpu = cpus[started] };
+		if (pthread_create(&t[started], NULL, bare_handler, &b[started]) != 0)
+			goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
 		uint64_t t0 = bench_now_ns();
@@ -213,12 +245,26 @@ static bool bare_round(struct bench_samples *s, const uint32_t *order, size_t n)
 		a[order[i] * PG + 64] ^= 1;
 		bench_samples_add(s, bench_now_ns() - t0);
 	}
-	a[n * PG] = 1;		/* the sentinel: served, then the handler returns */
-	pthread_join(t, NULL);
-	close(b.uffd);
-	munmap(a, (n + 1) * PG);
-	free(b.src);
+	(void)!write(stop, &one, sizeof(one));
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	close(stop);
+	close(uffd);
+	munmap(a, n * PG);
+	free(src);
 	return true;
+fail:
+	if (stop >= 0)
+		(void)!write(stop, &one, sizeof(one));
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	if (stop >= 0)
+		close(stop);
+	close(uffd);
+	if (a != MAP_FAILED)
+		munmap(a, n * PG);
+	free(src);
+	return false;
 }
 
 static void bench_fault(struct results *res, size_t n, int rounds)
