@@ -38,9 +38,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <zsmem/lab.h>
 #include <zsmem/region.h>
 
 #include "bench.h"
+#include "common/thread.h"
 
 #define PG 4096ul
 
@@ -142,8 +144,7 @@ struct results {
  * The floor under the region's fault on this machine: a bare userfaultfd round trip,
  * i.e. handler threads that answer each missing fault with UFFDIO_COPY of a ready page
  * (copy and wake in one ioctl: no lookup, no decompression, no bookkeeping), arranged
- * as the region arranges its own (one pinned to each CPU the process may run on when
- * there are 2-4, else one; ZSMEM_REGION_HANDLERS=1: one). The region cannot serve a
+ * as the region arranges its own (zsr_lab_handler_cpus). The region cannot serve a
  * fault faster than this.
  */
 #define BARE_MAX 4
@@ -160,13 +161,8 @@ static void *bare_handler(void *arg)
 	struct bare *b = arg;
 	struct uffd_msg m[16];
 
-	if (b->cpu >= 0) {
-		cpu_set_t one;
-
-		CPU_ZERO(&one);
-		CPU_SET(b->cpu, &one);
-		(void)pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
-	}
+	if (b->cpu >= 0)
+		(void)zsm_thread_pin(b->cpu);
 	for (;;) {
 		struct pollfd p[2] = { { .fd = b->uffd, .events = POLLIN },
 				       { .fd = b->stop, .events = POLLIN } };
@@ -187,23 +183,6 @@ static void *bare_handler(void *arg)
 	}
 }
 
-/* The CPUs of the region's handler threads (see handler.c): how many, -1 = unpinned. */
-static unsigned bare_cpus(int *cpus)
-{
-	const char *e = getenv("ZSMEM_REGION_HANDLERS");
-	cpu_set_t set;
-	unsigned n = 0;
-
-	cpus[0] = -1;
-	if ((e && strcmp(e, "1") == 0) || sched_getaffinity(0, sizeof(set), &set) ||
-	    CPU_COUNT(&set) < 2 || CPU_COUNT(&set) > BARE_MAX)
-		return 1;
-	for (int c = 0; c < CPU_SETSIZE && n < BARE_MAX; c++)
-		if (CPU_ISSET(c, &set))
-			cpus[n++] = c;
-	return n;
-}
-
 /* Adds n bare round trips (in the given page order) to s; false if no userfaultfd. */
 static bool bare_round(struct bench_samples *s, const uint32_t *order, size_t n)
 {
@@ -213,7 +192,7 @@ static bool bare_round(struct bench_samples *s, const uint32_t *order, size_t n)
 	unsigned char *a, *src;
 	pthread_t t[BARE_MAX];
 	int cpus[BARE_MAX], uffd, stop;
-	unsigned nt = bare_cpus(cpus), started = 0;
+	unsigned nt = zsr_lab_handler_cpus(cpus, BARE_MAX), started = 0;
 	uint64_t one = 1;
 
 	uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);

@@ -11,4 +11,10 @@
 #define ZSM_PAGE_SIZE		(1u << ZSM_PAGE_SHIFT)	/* 4096: the kernel's, not the MMU's */
 #define ZSM_PAGE_MASK		(ZSM_PAGE_SIZE - 1)
 
+/* Populate pages writable in one call (Linux 5.14), for C libraries older than that;
+ * an older kernel answers EINVAL. */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE	23
+#endif
+
 #endif /* ZSMEM_COMMON_PAGE_H */

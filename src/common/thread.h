@@ -14,6 +14,7 @@
 #define ZSMEM_COMMON_THREAD_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 
 /* pthread_create() with every signal blocked in the new thread; 0 or an errno. */
@@ -28,5 +29,17 @@ static inline int zs_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return err;
 }
+
+#ifdef _GNU_SOURCE
+/* Pins the calling thread to cpu: 0 or an errno (the CPU is gone, or not allowed). */
+static inline int zsm_thread_pin(int cpu)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	return pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+}
+#endif
 
 #endif

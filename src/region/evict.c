@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/page.h"
 #include "region_internal.h"
 
 /* UFFDIO_MOVE (Linux 6.8), for headers older than the kernel. */
@@ -50,10 +51,6 @@ struct uffdio_move {
 };
 #define _UFFDIO_MOVE		(0x05)
 #define UFFDIO_MOVE		_IOWR(UFFDIO, _UFFDIO_MOVE, struct uffdio_move)
-#endif
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE	23	/* Linux 5.14 */
 #endif
 
 enum { V_OK, V_ABORT, V_SKIP, V_ZAPPED, V_ZAPFAIL };

@@ -28,6 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zsmem/lab.h>
+
+#include "common/thread.h"
 #include "region_internal.h"
 
 struct fault {
@@ -799,14 +802,9 @@ void *_zsr_handler_main(void *arg)
 	struct zsr_hthread *t = arg;
 	struct zsr *r = t->r;
 
-	if (t->cpu >= 0) {
-		cpu_set_t one;
-
-		CPU_ZERO(&one);
-		CPU_SET(t->cpu, &one);
-		/* if it fails (the CPU went away), the thread serves from wherever it runs */
-		(void)pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
-	}
+	/* if it fails (the CPU went away), the thread serves from wherever it runs */
+	if (t->cpu >= 0)
+		(void)zsm_thread_pin(t->cpu);
 	for (;;) {
 		struct epoll_event ev[2];
 		/* A parked fault is retried within 1 ms even if nobody kicks. */
@@ -822,8 +820,7 @@ void *_zsr_handler_main(void *arg)
 	return NULL;
 }
 
-/* How many handler threads, and their CPUs (-1: one, not pinned). */
-static unsigned handler_cpus(int *cpus)
+ZSR_API unsigned zsr_lab_handler_cpus(int *cpus, unsigned max)
 {
 	const char *e = getenv("ZSMEM_REGION_HANDLERS");	/* 1: one thread, as before */
 	cpu_set_t set;
@@ -833,7 +830,7 @@ static unsigned handler_cpus(int *cpus)
 	if ((e && strcmp(e, "1") == 0) || sched_getaffinity(0, sizeof(set), &set) ||
 	    CPU_COUNT(&set) < 2 || CPU_COUNT(&set) > (int)ZSR_MAX_HANDLERS)
 		return 1;
-	for (int c = 0; c < CPU_SETSIZE && n < ZSR_MAX_HANDLERS; c++)
+	for (int c = 0; c < CPU_SETSIZE && n < max; c++)
 		if (CPU_ISSET(c, &set))
 			cpus[n++] = c;
 	return n;
@@ -853,7 +850,7 @@ int _zsr_handlers_init(struct zsr *r)
 {
 	struct zsr_hstate *h = calloc(1, sizeof(*h));
 	int cpus[ZSR_MAX_HANDLERS];
-	unsigned n = handler_cpus(cpus), i;
+	unsigned n = zsr_lab_handler_cpus(cpus, ZSR_MAX_HANDLERS), i;
 
 	if (!h || posix_memalign((void **)&h->buf, ZSR_PAGE, ZSR_PAGE) ||
 	    posix_memalign((void **)&h->zero, ZSR_PAGE, ZSR_PAGE)) {

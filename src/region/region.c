@@ -27,7 +27,6 @@
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -36,6 +35,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/thread.h"
 #include "region_internal.h"
 
 #ifndef UFFD_USER_MODE_ONLY
@@ -72,19 +72,6 @@ static int open_uffd(bool *user_only)
 	}
 	errno = EPERM;
 	return -1;
-}
-
-/* Starts a thread with every signal blocked (it inherits the mask in force here). */
-static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-	sigset_t all, old;
-	int ret;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(t, NULL, fn, arg);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return ret;
 }
 
 /* Stops and joins the first n handler threads, then frees the handler's state. */
@@ -197,10 +184,10 @@ ZSR_API struct zsr *zsr_create(const struct zsr_config *cfg)
 		goto fail;
 	}
 	for (started = 0; started < r->nr_handlers; started++)
-		if (start_thread(&r->ht[started].thread, _zsr_handler_main, &r->ht[started]))
+		if (zs_thread_create(&r->ht[started].thread, _zsr_handler_main, &r->ht[started]))
 			goto stop_handlers;
 	if (r->cap) {
-		if (start_thread(&r->reclaimer, _zsr_reclaimer_main, r) != 0)
+		if (zs_thread_create(&r->reclaimer, _zsr_reclaimer_main, r) != 0)
 			goto stop_handlers;
 		r->have_reclaimer = true;
 	}
@@ -376,19 +363,13 @@ ZSR_API void zsr_destroy(struct zsr *r)
 			_zsr_free_handle(r, pe->handle);
 	}
 	if (r->deferred) {
-		sigset_t all, old;
-
 		pthread_mutex_lock(&rel_lock);
 		rel_pending++;
 		pthread_mutex_unlock(&rel_lock);
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		if (pthread_create(&t, NULL, reaper_main, r) == 0) {
+		if (zs_thread_create(&t, reaper_main, r) == 0) {
 			pthread_detach(t);
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
 			return;
 		}
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		reaper_main(r);
 		return;
 	}

@@ -622,10 +622,6 @@ void zs_zspage_release(struct zs_pool *pool, struct zspage *zp)
 	zs_desc_put(pool, zp);	/* last: another thread may reuse it at once */
 }
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE	23	/* Linux 5.14 */
-#endif
-
 /*
  * Faults in pages[0..n) (ascending, mostly contiguous): MADV_POPULATE_WRITE per run
  * (the guest kernel's part, ~1 us a page in a batch; fails harmlessly before 5.14),

@@ -5,8 +5,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "common/proc.h"
 #include "pagegen.h"
 
 #define T_PASS 0
@@ -33,25 +33,6 @@
 			exit(T_FAIL);						\
 		}								\
 	} while (0)
-
-/* The "KEY: N kB" line of a /proc file ("/proc/self/status", "RssAnon"): N, or -1. */
-static inline long t_proc_kb(const char *path, const char *key)
-{
-	char line[256];
-	size_t kl = strlen(key);
-	long kb = -1;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, kl) && line[kl] == ':') {
-			kb = strtol(line + kl + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return kb;
-}
 
 /* xorshift64* (pagegen.h) on the tests' unsigned long long state. */
 static inline unsigned long long t_rand(unsigned long long *s)

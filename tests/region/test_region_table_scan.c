@@ -19,7 +19,7 @@
 
 static long rss_anon_kib(void)
 {
-	return t_proc_kb("/proc/self/status", "RssAnon");
+	return zsm_proc_kb("/proc/self/status", "RssAnon");
 }
 
 int main(void)

@@ -31,7 +31,7 @@ static long thread_faults(void)
 
 static long rss_kb(void)
 {
-	return t_proc_kb("/proc/self/smaps_rollup", "Rss");
+	return zsm_proc_kb("/proc/self/smaps_rollup", "Rss");
 }
 
 static void sleep_ms(long ms)

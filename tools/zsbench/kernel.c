@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include "zsbench.h"
+#include "common/proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -115,22 +116,12 @@ static int write_swap_header(uint64_t bytes)
 
 uint64_t zsb_status_kib(pid_t pid, const char *field)
 {
-	char path[64], line[256];
-	size_t fl = strlen(field);
-	unsigned long long kib = 0;
-	FILE *f;
+	char path[64];
+	long kib;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, fl) && line[fl] == ':') {
-			kib = strtoull(line + fl + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return kib;
+	kib = zsm_proc_kb(path, field);
+	return kib > 0 ? (uint64_t)kib : 0;
 }
 
 /* A child: own the memory, swap it out, report, wait for the kill. */
